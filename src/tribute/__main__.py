@@ -1,0 +1,5 @@
+import sys
+
+from tribute.cli import main
+
+sys.exit(main())
