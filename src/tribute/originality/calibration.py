@@ -1,0 +1,91 @@
+"""The human baseline: what real songs share with the rest of their corpus.
+
+Each sampled reference song is queried against the index without its own family (its own
+near-duplicates: the same hymn tune harmonized twice is one family, EVALUATION.md §1). The
+distribution of its per-role longest runs is what a real new song shares with the others;
+verdict thresholds come from it:
+
+- ``review_at`` = max(review_floor, 95th percentile of weighted run length);
+- ``copy_at``  = max(copy_floor, 99th percentile). The 99th, not the maximum that EVALUATION.md P5
+  quotes: one undetected duplicate pair in a user's corpus would otherwise disable the guard.
+  The maximum is stored and reported beside it.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from tribute.originality.features import PITCHED_ROLES, STREAM_ROLES, Stream
+from tribute.originality.index import OriginalityIndex
+from tribute.originality.query import query_streams
+from tribute.originality.report import best_by_role
+
+_SAMPLE_SEED = 0
+
+
+def stored_streams(index: OriginalityIndex, song: int) -> list[Stream]:
+    """The streams of an indexed song, as the query side sees them (without pitches)."""
+    out = []
+    for s in index.song_streams(song):
+        lo, hi = index.stream_start[s], index.stream_start[s + 1]
+        out.append(Stream(STREAM_ROLES[index.stream_role[s]], int(index.stream_track[s]),
+                          index.tokens[lo:hi], index.bar_from[lo:hi], index.bar_to[lo:hi]))
+    return out
+
+
+def baseline(index: OriginalityIndex, max_songs: int | None = None) -> dict:
+    """Leave-family-out runs of up to ``max_songs`` sampled songs: per role L, L_w, novelty."""
+    started = time.perf_counter()
+    max_songs = index.settings.calibration_songs if max_songs is None else max_songs
+    families = np.array([f"{r.get('corpus', '')}\x00{r['family']}" for r in index.songs])
+    _, family_id = np.unique(families, return_inverse=True)
+    order = np.random.default_rng(_SAMPLE_SEED).permutation(len(index))[:max_songs]
+    values: dict[str, dict[str, list[float]]] = {}
+    for song in sorted(order.tolist()):
+        streams = stored_streams(index, song)
+        if not any(s.role in PITCHED_ROLES for s in streams):
+            continue
+        exclude = np.flatnonzero(family_id == family_id[song])
+        results = query_streams(index, streams, exclude)
+        for role, match in best_by_role(results, streams).items():
+            row = values.setdefault(role, {"length": [], "weighted": []})
+            row["length"].append(match.length if match else 0)
+            row["weighted"].append(match.weighted if match else 0.0)
+            if role == "lead":
+                lead = next(r for r, s in zip(results, streams, strict=True) if s.role == "lead")
+                for n, v in lead.novelty.items():
+                    row.setdefault(f"novelty_{n}", []).append(v)
+    return {"songs": len(order), "families": int(family_id.max(initial=-1) + 1),
+            "index_songs": len(index), "seconds": round(time.perf_counter() - started, 2),
+            "values": values}
+
+
+def calibrate(index: OriginalityIndex, max_songs: int | None = None) -> dict:
+    """Compute, attach and return the index's calibration record."""
+    s = index.settings
+    base = baseline(index, max_songs)
+    roles = {}
+    for role, row in base.pop("values").items():
+        entry = {key: _stats(vals) for key, vals in row.items()}
+        entry["n"] = len(row["length"])
+        weighted = np.asarray(row["weighted"], dtype=np.float64)
+        entry["review_at"] = round(max(float(s.review_floor), _q(weighted, 95)), 2)
+        entry["copy_at"] = round(max(float(s.copy_floor), _q(weighted, 99)), 2)
+        roles[role] = entry
+    base["roles"] = roles
+    index.calibration = base
+    return base
+
+
+def _q(values: np.ndarray, q: float) -> float:
+    return float(np.percentile(values, q)) if len(values) else 0.0
+
+
+def _stats(values: list[float]) -> dict[str, float]:
+    v = np.asarray([x for x in values if not np.isnan(x)], dtype=np.float64)
+    if len(v) == 0:
+        return {}
+    return {"mean": round(float(v.mean()), 3), "p50": round(_q(v, 50), 3),
+            "p95": round(_q(v, 95), 3), "p99": round(_q(v, 99), 3), "max": round(float(v.max()), 3)}

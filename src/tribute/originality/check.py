@@ -1,0 +1,141 @@
+"""`tribute check`: songs against one or more corpora, with the index loaded once.
+
+Composition holds a :class:`Checker` and calls :meth:`Checker.check` per candidate; the CLI
+calls :func:`check`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from symusic import Score
+
+from tribute.errors import TributeError
+from tribute.music import (
+    TICKS_PER_QUARTER,
+    Song,
+    SongMeta,
+    TrackInfo,
+    band_role,
+    pick_lead_track,
+)
+from tribute.originality.calibration import calibrate
+from tribute.originality.features import DEFAULT_SETTINGS, Settings
+from tribute.originality.index import OriginalityIndex
+from tribute.originality.report import Report, check_song, not_comparable
+from tribute.originality.store import corpus_index
+
+MIDI_SUFFIXES = (".mid", ".midi", ".kar", ".rmi")
+
+
+@dataclass
+class Checker:
+    """A loaded, calibrated index that answers per-song queries."""
+
+    index: OriginalityIndex
+
+    @classmethod
+    def open(cls, corpora: Sequence[str | Path], settings: Settings = DEFAULT_SETTINGS,
+             rebuild: bool = False) -> Checker:
+        """Index (incrementally) and load each corpus; several are merged and recalibrated."""
+        if not corpora:
+            raise TributeError("no corpus to check against: give --against CORPUS")
+        parts = [corpus_index(c, settings, rebuild=rebuild) for c in corpora]
+        if len(parts) == 1:
+            return cls(parts[0])
+        index = OriginalityIndex.merge(parts)
+        calibrate(index)
+        return cls(index)
+
+    @classmethod
+    def from_songs(cls, songs: Sequence[Song], settings: Settings = DEFAULT_SETTINGS,
+                   calibrated: bool = True) -> Checker:
+        """An in-memory checker (tests, or references that are not a corpus directory)."""
+        index = OriginalityIndex.build(songs, settings)
+        if calibrated:
+            calibrate(index)
+        return cls(index)
+
+    def check(self, song: Song, name: str | None = None, settings: Settings | None = None,
+              exclude_family: bool = False) -> Report:
+        """Report on one song; ``settings`` the caller expects must match the index's."""
+        name = name or song.meta.id
+        if settings is not None and (why := self.index.settings.comparable(settings)):
+            return not_comparable(name, f"index built with other settings ({why})")
+        return check_song(self.index, song, name, exclude_family=exclude_family)
+
+    def check_file(self, path: str | Path) -> Report:
+        try:
+            song = read_song(path)
+        except TributeError as exc:
+            return not_comparable(str(path), str(exc))
+        return self.check(song, name=str(path))
+
+
+def read_song(path: str | Path) -> Song:
+    """A MIDI file as a :class:`Song` (see :func:`song_from_score`)."""
+    path = Path(path)
+    if not path.is_file():
+        raise TributeError(f"{path}: no such file")
+    try:
+        score = Score(str(path))
+    except Exception as exc:  # symusic raises plain RuntimeError/ValueError on bad bytes
+        raise TributeError(f"unreadable MIDI ({str(exc).splitlines()[0][:120]})") from exc
+    return song_from_score(score, path.stem, source=str(path))
+
+
+def song_from_score(score: Score, song_id: str, title: str = "", family: str = "",
+                    source: str = "") -> Song:
+    """A :class:`Song` of a bare score: quantized to the corpus grid, roles and lead assigned."""
+    score = score.resample(TICKS_PER_QUARTER, min_dur=1)
+    score.tracks = [t for t in score.tracks if t.note_num() > 0]
+    roles = [band_role(t.name, t.program, t.is_drum) for t in score.tracks]
+    infos = []
+    for track, role in zip(score.tracks, roles, strict=True):
+        pitches = track.notes.numpy()["pitch"]
+        infos.append(TrackInfo(track.name, track.program, track.is_drum, role, track.note_num(),
+                               int(pitches.min()), int(pitches.max())))
+    meta = SongMeta(id=song_id, title=title or song_id, source=source, format="midi",
+                    n_notes=score.note_num(), tracks=infos, family=family,
+                    lead_track=pick_lead_track(score.tracks, roles))
+    return Song(score, meta)
+
+
+def expand_paths(paths: Sequence[str | Path]) -> list[Path]:
+    """Files as given; a directory stands for the MIDI files directly inside it."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out += sorted(f for f in p.iterdir() if f.suffix.lower() in MIDI_SUFFIXES)
+        else:
+            out.append(p)
+    return out
+
+
+def check(songs: Sequence[str | Path], against: Sequence[str | Path], as_json: bool = False,
+          rebuild: bool = False, settings: Settings = DEFAULT_SETTINGS) -> tuple[str, int]:
+    """Check song files against corpora: (text or JSON to print, exit status).
+
+    The status is 0 when every song was compared, 1 when some were not comparable.
+    """
+    paths = expand_paths(songs)
+    if not paths:
+        raise TributeError("no songs to check")
+    checker = Checker.open(against, settings, rebuild=rebuild)
+    reports = [checker.check_file(p) for p in paths]
+    status = int(any(r.verdict == "not comparable" for r in reports))
+    if as_json:
+        record = {"against": [str(a) for a in against], "settings": settings.to_json(),
+                  "index_songs": len(checker.index), "calibration": checker.index.calibration,
+                  "songs": [r.to_json() for r in reports]}
+        return json.dumps(record, indent=1, ensure_ascii=False, default=_json_default), status
+    return "\n\n".join(r.text() for r in reports), status
+
+
+def _json_default(value):
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")

@@ -1,0 +1,165 @@
+"""Finding the shared passages of a query song in an index: seed, chain, extend.
+
+1. Seed: every ``seed_n``-gram of a query stream is looked up in the inverted index. A gram held
+   in more than ``max_postings`` places is genre-common material; it is not expanded (so a stock
+   groove or cadence never floods the search) but its document frequency still counts.
+2. Chain: hits on the same diagonal (reference position − query position) at consecutive query
+   positions are one shared run of ``hits + seed_n − 1`` tokens.
+3. Extend: the longest chains are verified and extended token by token on both sides, which also
+   bridges gaps left by the unexpanded common grams.
+
+Rarity weighting: a seed gram held by ``df`` of ``N`` songs weighs ``1 − ln df / ln N`` (1 for a
+gram only one song holds, 0 for one every song holds); a run's weighted length is its length
+times the mean weight of its grams. This is an inverse-document-frequency weight (Spärck Jones
+1972) applied to musical n-grams.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from tribute.music import ngram_hashes
+from tribute.originality.features import STREAM_ROLES, Stream
+from tribute.originality.index import OriginalityIndex
+
+_TOP_CHAINS = 24  # chains per query stream verified and extended exactly
+
+
+@dataclass
+class Match:
+    """One shared run between a query stream and a reference stream."""
+
+    role: str  # "lead" if either side is a lead melody, else the query stream's role
+    length: int  # tokens (intervals, chord changes or drum bars)
+    weighted: float  # length × mean rarity of its grams
+    song: int  # index into OriginalityIndex.songs
+    query_stream: int  # index into the query's streams
+    query_start: int  # token offset in the query stream
+    ref_stream: int  # global stream index in the index
+    ref_start: int  # token offset in the reference stream
+
+
+@dataclass
+class StreamResult:
+    matches: list[Match]
+    novelty: dict[int, float]  # n → share of the stream's n-grams absent from the index
+    n_grams: dict[int, int]  # n → how many n-grams the stream has
+    common_share: float  # share of seed grams that are genre-common (not expanded)
+
+
+def rarity(df: np.ndarray, n_songs: int) -> np.ndarray:
+    """IDF-style weight in [0, 1] of grams held by ``df`` of ``n_songs`` songs."""
+    df = np.maximum(np.asarray(df, dtype=np.float64), 1.0)
+    return (1.0 - np.log(df) / np.log(max(n_songs, 2))).clip(0.0, 1.0)
+
+
+def query_streams(index: OriginalityIndex, streams: Sequence[Stream],
+                  exclude_songs: np.ndarray | None = None) -> list[StreamResult]:
+    """Matches and novelty of each query stream; ``exclude_songs`` (song indices) are skipped."""
+    excluded = np.zeros(len(index), dtype=bool)
+    if exclude_songs is not None and len(exclude_songs):
+        excluded[np.asarray(exclude_songs)] = True
+    exclude_list = np.flatnonzero(excluded)
+    n_songs = len(index) - len(exclude_list)
+    return [_query_one(index, i, s, excluded, exclude_list, n_songs)
+            for i, s in enumerate(streams)]
+
+
+def _query_one(index: OriginalityIndex, stream_no: int, stream: Stream, excluded: np.ndarray,
+               exclude_list: np.ndarray, n_songs: int) -> StreamResult:
+    settings = index.settings
+    k = settings.seed_n
+    q = stream.tokens
+    novelty, n_grams = {}, {}
+    for n, table in index.grams.items():
+        h = ngram_hashes(q, n)
+        n_grams[n] = len(h)
+        if len(h) == 0:
+            novelty[n] = float("nan")
+            continue
+        slot, found = table.find(h)
+        df = np.where(found, table.df[slot], 0)
+        if len(exclude_list):
+            df = df - index.song_gram_counts(exclude_list, n, h)
+        novelty[n] = float(np.mean(df <= 0))
+
+    h = ngram_hashes(q, k)
+    if len(h) == 0 or n_songs <= 0:
+        return StreamResult([], novelty, n_grams, 0.0)
+    seeds = index.seeds
+    slot, found = seeds.find(h)
+    count = np.where(found, seeds.offsets[slot + 1] - seeds.offsets[slot], 0)
+    df = np.where(found, seeds.df[slot], 0)
+    if len(exclude_list):
+        df = df - index.song_gram_counts(exclude_list, k, h)
+    weight = rarity(df, n_songs)
+    common = found & (count > settings.max_postings)
+    common_share = float(np.mean(common))
+    take = np.flatnonzero(found & ~common & (df > 0))
+    if len(take) == 0:
+        return StreamResult([], novelty, n_grams, common_share)
+
+    # Expand the postings of every seed: (query position, global reference position) pairs.
+    c = count[take]
+    first = seeds.offsets[slot[take]]
+    qpos = np.repeat(take, c)
+    within = np.arange(int(c.sum())) - np.repeat(np.cumsum(c) - c, c)
+    rpos = seeds.positions[np.repeat(first, c) + within]
+    if len(exclude_list):
+        keep = ~excluded[index.stream_song[index.stream_of(rpos)]]
+        qpos, rpos = qpos[keep], rpos[keep]
+        if len(qpos) == 0:
+            return StreamResult([], novelty, n_grams, common_share)
+
+    # Chains: consecutive query positions on one diagonal.
+    m = len(q)
+    key = (rpos - qpos + m) * (m + 1) + qpos
+    key.sort()
+    new_chain = np.ones(len(key), dtype=bool)
+    new_chain[1:] = np.diff(key) != 1
+    heads = np.flatnonzero(new_chain)
+    size = np.diff(np.append(heads, len(key)))
+    head_q = key[heads] % (m + 1)
+    head_r = key[heads] // (m + 1) - m + head_q
+    best = np.argsort(-size, kind="stable")[:_TOP_CHAINS]
+
+    matches: dict[tuple[int, int], Match] = {}
+    for chain in best:
+        run = _extend(index, q, int(head_q[chain]), int(head_r[chain]), int(size[chain]) + k - 1)
+        if run is None:
+            continue
+        q0, r0, length, ref_stream = run
+        if (ref_stream, r0 - q0) in matches:
+            continue  # the same run, reached from another chain on its diagonal
+        grams = weight[q0:q0 + length - k + 1]
+        ref_role = STREAM_ROLES[index.stream_role[ref_stream]]
+        role = "lead" if "lead" in (stream.role, ref_role) else stream.role
+        matches[(ref_stream, r0 - q0)] = Match(
+            role=role, length=length, weighted=float(length * grams.mean()),
+            song=int(index.stream_song[ref_stream]), query_stream=stream_no, query_start=q0,
+            ref_stream=ref_stream, ref_start=r0 - int(index.stream_start[ref_stream]))
+    ranked = sorted(matches.values(), key=lambda x: (-x.weighted, -x.length))
+    return StreamResult(ranked, novelty, n_grams, common_share)
+
+
+def _extend(index: OriginalityIndex, q: np.ndarray, q0: int, r0: int,
+            length: int) -> tuple[int, int, int, int] | None:
+    """Verify a chain and extend it exactly: (query start, global ref start, length, stream)."""
+    ref_stream = int(index.stream_of(np.array([r0]))[0])
+    lo, hi = int(index.stream_start[ref_stream]), int(index.stream_start[ref_stream + 1])
+    tokens = index.tokens
+    if r0 + length > hi or not np.array_equal(q[q0:q0 + length], tokens[r0:r0 + length]):
+        return None  # a 64-bit hash collision
+    span = min(q0, r0 - lo)
+    if span:
+        same = q[q0 - span:q0][::-1] == tokens[r0 - span:r0][::-1]
+        back = span if same.all() else int(np.argmin(same))
+        q0, r0, length = q0 - back, r0 - back, length + back
+    span = min(len(q) - q0 - length, hi - r0 - length)
+    if span > 0:
+        same = q[q0 + length:q0 + length + span] == tokens[r0 + length:r0 + length + span]
+        length += span if same.all() else int(np.argmin(same))
+    return q0, r0, length, ref_stream

@@ -1,0 +1,268 @@
+"""Per-song originality report: the longest copied run per role, novelty and a verdict.
+
+Verdict (thresholds from :mod:`tribute.originality.calibration`, per role, on rarity-weighted run
+length ``L_w``):
+
+- ``copy``: a melodic role (lead, bass, other pitched track) shares ``L_w >= copy_at`` with one
+  reference song, or the lead shares at least half of its length (EVALUATION.md P5: L_rel ≥ 0.5);
+- ``review``: a melodic role or the chord progression exceeds the 95th percentile of real songs;
+- ``original`` otherwise. Drum grooves are reported but never raise the verdict: shared grooves
+  are the genre, shared hooks are not (SPEC §3.7).
+- ``not comparable``: the song has no pitched notes, or could not be read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from tribute.music import Song
+from tribute.originality.features import PITCHED_ROLES, STREAM_ROLES, Stream, song_streams
+from tribute.originality.index import OriginalityIndex
+from tribute.originality.query import Match, StreamResult, query_streams
+
+VERDICTS = ("original", "review", "copy", "not comparable")
+_NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+_MAX_PASSAGES = 5
+_MAX_NEAREST = 5
+
+
+@dataclass
+class Finding:
+    """The longest (rarity-weighted) run of one role shared with one reference song."""
+
+    role: str
+    length: int  # tokens: intervals (pitched), chord changes (chords), bars (drums)
+    weighted: float
+    relative: float  # length / tokens in the query stream
+    song_id: str
+    title: str
+    corpus: str
+    query_track: str
+    query_bars: tuple[int, int]  # 1-based, inclusive
+    match_track: str
+    match_bars: tuple[int, int]
+    notes: list[str] = field(default_factory=list)  # the query's copied notes (pitched roles)
+
+
+@dataclass
+class Report:
+    song: str
+    verdict: str
+    reasons: list[str]
+    roles: dict[str, Finding | None]
+    novelty: dict[str, dict[int, float]]
+    passages: list[Finding]
+    nearest: list[dict]
+    drums_common_share: float | None
+    thresholds: dict[str, dict[str, float]]
+    calibrated: bool
+
+    @property
+    def lead_run(self) -> int:
+        """L(x) of the lead melody, in tokens (0 when nothing of ``seed_n`` or more is shared)."""
+        lead = self.roles.get("lead")
+        return lead.length if lead else 0
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["novelty"] = {r: {str(n): None if np.isnan(v) else round(v, 4) for n, v in d.items()}
+                           for r, d in self.novelty.items()}
+        return data
+
+    def text(self) -> str:
+        lines = [f"{self.song}: {self.verdict.upper()}"
+                 + (f" — {'; '.join(self.reasons)}" if self.reasons else "")]
+        for role, found in self.roles.items():
+            limits = self.thresholds.get(role, {})
+            limit = (f"  [real songs: review > {limits['review_at']:.1f}, "
+                     f"copy ≥ {limits['copy_at']:.1f}]" if limits else "")
+            if found is None:
+                lines.append(f"  {role:7s} no shared run{limit}")
+                continue
+            lines.append(
+                f"  {role:7s} L={found.length} (weighted {found.weighted:.1f}, "
+                f"{100 * found.relative:.0f}% of the part) with {found.song_id} "
+                f"\"{found.title}\"{limit}")
+        for p in self.passages:
+            notes = f": {' '.join(p.notes)}" if p.notes else ""
+            lines.append(
+                f"  copied? {p.role} bars {p.query_bars[0]}-{p.query_bars[1]} "
+                f"({p.query_track}) = {p.song_id} bars {p.match_bars[0]}-{p.match_bars[1]} "
+                f"({p.match_track}){notes}")
+        nov = self.novelty.get("lead", {})
+        if nov:
+            lines.append("  novelty (lead): " + ", ".join(
+                f"ν{n}={v:.2f}" for n, v in nov.items() if not np.isnan(v)))
+        if self.drums_common_share is not None:
+            lines.append(f"  drums: {100 * self.drums_common_share:.0f}% of bar patterns "
+                         "are genre-common (not judged)")
+        if self.nearest:
+            lines.append("  nearest: " + ", ".join(
+                f"{n['song_id']} ({n['role']} L={n['length']})" for n in self.nearest))
+        if not self.calibrated:
+            lines.append("  (index not calibrated: floor thresholds)")
+        return "\n".join(lines)
+
+
+def not_comparable(name: str, reason: str) -> Report:
+    return Report(song=name, verdict="not comparable", reasons=[reason], roles={}, novelty={},
+                  passages=[], nearest=[], drums_common_share=None, thresholds={},
+                  calibrated=False)
+
+
+def thresholds(index: OriginalityIndex) -> dict[str, dict[str, float]]:
+    """Per role review/copy limits on weighted length: calibrated, else the settings' floors."""
+    s = index.settings
+    roles = (index.calibration or {}).get("roles", {})
+    out = {}
+    for role in (*PITCHED_ROLES, "chords"):
+        cal = roles.get(role, {})
+        out[role] = {"review_at": float(cal.get("review_at", s.review_floor)),
+                     "copy_at": float(cal.get("copy_at", s.copy_floor))}
+    return out
+
+
+def best_by_role(results: list[StreamResult], streams: list[Stream]) -> dict[str, Match | None]:
+    """The top (weighted) match of every role the query has a stream for."""
+    present = {s.role for s in streams}
+    best: dict[str, Match | None] = {r: None for r in STREAM_ROLES if r in present}
+    for result in results:
+        for m in result.matches:
+            if m.role in best and (best[m.role] is None
+                                   or (m.weighted, m.length) > (best[m.role].weighted,
+                                                                best[m.role].length)):
+                best[m.role] = m
+    return best
+
+
+def check_song(index: OriginalityIndex, song: Song, name: str | None = None,
+               exclude_family: bool = False) -> Report:
+    """Originality report of one song against the index (the call composition makes).
+
+    ``exclude_family`` leaves out the reference songs of the song's own family (for a real song
+    checked against a corpus that holds it).
+    """
+    name = name or song.meta.id or song.meta.title
+    if song.score.note_num() == 0:
+        return not_comparable(name, "empty song: no notes")
+    streams = song_streams(song, index.settings)
+    if not any(s.role in PITCHED_ROLES for s in streams):
+        return not_comparable(name, "no pitched line of 2+ notes (drums only?): grooves alone "
+                                    "are not judged")
+    exclude = None
+    if exclude_family:
+        family = song.meta.family or song.meta.id
+        exclude = np.array([i for i, r in enumerate(index.songs) if r["family"] == family
+                            or r["id"] == song.meta.id], dtype=np.int64)
+    return build_report(index, song, name, streams, query_streams(index, streams, exclude))
+
+
+def build_report(index: OriginalityIndex, song: Song, name: str, streams: list[Stream],
+                 results: list[StreamResult]) -> Report:
+    limits = thresholds(index)
+    best = best_by_role(results, streams)
+    roles = {role: _finding(index, song, streams, m) if m else None for role, m in best.items()}
+    verdict, reasons = _verdict(best, streams, limits)
+
+    passages: list[Finding] = []
+    taken: dict[int, list[tuple[int, int]]] = {}
+    candidates = sorted((m for r in results for m in r.matches if m.role in PITCHED_ROLES
+                         and m.weighted > limits[m.role]["review_at"]),
+                        key=lambda m: -m.weighted)
+    for m in candidates:
+        span = (m.query_start, m.query_start + m.length)
+        spans = taken.setdefault(m.query_stream, [])
+        if any(a < span[1] and span[0] < b for a, b in spans):
+            continue
+        spans.append(span)
+        passages.append(_finding(index, song, streams, m))
+        if len(passages) == _MAX_PASSAGES:
+            break
+
+    per_song: dict[int, Match] = {}
+    for r in results:
+        for m in r.matches:
+            if m.role != "drums" and (m.song not in per_song
+                                      or m.weighted > per_song[m.song].weighted):
+                per_song[m.song] = m
+    nearest = [{"song_id": index.songs[m.song]["id"], "title": index.songs[m.song]["title"],
+                "role": m.role, "length": m.length, "weighted": round(m.weighted, 2)}
+               for m in sorted(per_song.values(), key=lambda m: -m.weighted)[:_MAX_NEAREST]]
+
+    novelty: dict[str, dict[int, float]] = {}
+    for role in dict.fromkeys(s.role for s in streams):
+        picked = [r for r, s in zip(results, streams, strict=True) if s.role == role]
+        novelty[role] = {}
+        for n in index.settings.novelty_ns:
+            total = sum(r.n_grams[n] for r in picked)
+            novelty[role][n] = (sum(r.novelty[n] * r.n_grams[n] for r in picked if r.n_grams[n])
+                                / total) if total else float("nan")
+    drums = [r.common_share for r, s in zip(results, streams, strict=True) if s.role == "drums"]
+    return Report(song=name, verdict=verdict, reasons=reasons, roles=roles, novelty=novelty,
+                  passages=passages, nearest=nearest,
+                  drums_common_share=drums[0] if drums else None, thresholds=limits,
+                  calibrated=index.calibration is not None)
+
+
+def _verdict(best: dict[str, Match | None], streams: list[Stream],
+             limits: dict[str, dict[str, float]]) -> tuple[str, list[str]]:
+    copy, review = [], []
+    for role in PITCHED_ROLES:
+        m = best.get(role)
+        if m is None:
+            continue
+        if m.weighted >= limits[role]["copy_at"]:
+            copy.append(f"{role} shares {m.length} tokens (weighted {m.weighted:.1f} ≥ "
+                        f"{limits[role]['copy_at']:.1f})")
+        elif m.weighted > limits[role]["review_at"]:
+            review.append(f"{role} shares {m.length} tokens (weighted {m.weighted:.1f} > "
+                          f"{limits[role]['review_at']:.1f})")
+    lead = best.get("lead")
+    if lead is not None:
+        size = len(streams[lead.query_stream].tokens)
+        if lead.weighted >= 0.5 * size and lead.weighted > limits["lead"]["review_at"]:
+            copy.append(f"lead shares {lead.length} of its {size} tokens")
+    chords = best.get("chords")
+    if chords is not None and chords.weighted > limits["chords"]["review_at"]:
+        review.append(f"chord progression shares {chords.length} changes "
+                      f"(weighted {chords.weighted:.1f})")
+    if copy:
+        return "copy", copy
+    if review:
+        return "review", review
+    return "original", []
+
+
+def _finding(index: OriginalityIndex, song: Song, streams: list[Stream], m: Match) -> Finding:
+    stream = streams[m.query_stream]
+    record = index.songs[m.song]
+    g0 = int(index.stream_start[m.ref_stream]) + m.ref_start
+    g1 = g0 + m.length - 1
+    ref_track = int(index.stream_track[m.ref_stream])
+    notes = []
+    if len(stream.pitches):
+        notes = [f"{_NOTE_NAMES[p % 12]}{p // 12 - 1}"
+                 for p in stream.pitches[m.query_start:m.query_start + m.length + 1].tolist()]
+    return Finding(
+        role=m.role, length=m.length, weighted=round(m.weighted, 2),
+        relative=round(m.length / max(len(stream.tokens), 1), 3),
+        song_id=record["id"], title=record["title"], corpus=record.get("corpus", ""),
+        query_track=_track_name(song.score.tracks, stream.track, stream.role),
+        query_bars=(int(stream.bar_from[m.query_start]) + 1,
+                    int(stream.bar_to[m.query_start + m.length - 1]) + 1),
+        match_track=_track_name(record.get("tracks", []), ref_track,
+                                STREAM_ROLES[index.stream_role[m.ref_stream]]),
+        match_bars=(int(index.bar_from[g0]) + 1, int(index.bar_to[g1]) + 1),
+        notes=notes,
+    )
+
+
+def _track_name(tracks, track: int, role: str) -> str:
+    if track < 0:
+        return {"lead": "top line", "chords": "all parts", "drums": "drums"}.get(role, role)
+    if track < len(tracks):
+        name = tracks[track] if isinstance(tracks[track], str) else tracks[track].name
+        return f"track {track + 1} {name!r}" if name else f"track {track + 1}"
+    return f"track {track + 1}"
