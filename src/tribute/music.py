@@ -26,16 +26,35 @@ ROLES = ("drums", "bass", "guitar", "keys", "strings", "brass", "lead", "other")
 # Track-name keywords, checked in order; the first hit wins. Word boundaries matter:
 # "bassoon" is not a bass and "leading" is not a lead.
 _NAME_ROLES: tuple[tuple[str, str], ...] = (
-    ("drums", r"\b(drums?|drum ?kit|kit|perc\w*|batterie|schlagzeug|snare|kick|hi-?hat|cymbals?)\b"),
+    (
+        "drums",
+        r"\b(drums?|drum ?kit|kit|perc\w*|batterie|schlagzeug|snare|kick|hi-?hat|"
+        r"cymbals?)\b",
+    ),
     ("bass", r"\b(bass|bassus|bajo|basso|e-?bass|bass ?guitar|contrabass)\b"),
-    ("lead", r"\b(vocals?|vox|voice|voc|lead|melody|melodie|soprano|sopran|cantus|superius|"
-             r"singer|sing|canto|chant)\b"),
+    (
+        "lead",
+        r"\b(vocals?|vox|voice|voc|lead|melody|melodie|soprano|sopran|cantus|superius|"
+        r"singer|sing|canto|chant)\b",
+    ),
     ("guitar", r"\b(guitars?|gtr|git|gitarre|guitarra|dist\w*|overdrive|rhythm)\b"),
-    ("keys", r"\b(piano|keys?|keyboard|organ|orgel|synth\w*|rhodes|clavinet|harpsichord|"
-             r"cembalo|epiano|e-piano)\b"),
+    (
+        "keys",
+        r"\b(piano|keys?|keyboard|organ|orgel|synth\w*|rhodes|clavinet|harpsichord|"
+        r"cembalo|epiano|e-piano)\b",
+    ),
     ("strings", r"\b(strings?|violins?|viola|violoncello|cello|violino|fiddle|harp)\b"),
-    ("brass", r"\b(brass|trumpets?|trombones?|horns?|tuba|sax\w*|clarinet|oboe|flute|bassoon|"
-              r"winds?|reed)\b"),
+    (
+        "brass",
+        r"\b(brass|trumpets?|trombones?|horns?|tuba|sax\w*|clarinet|oboe|flute|bassoon|"
+        r"winds?|reed)\b",
+    ),
+    # Inner voices of a choral score accompany: neither lead nor bass.
+    (
+        "other",
+        r"\b(alto|altus|tenor|tenore|tenorlied|contra\w*|quintus|sextus|septimus|vagans|"
+        r"mezzo|baritone?)\b",
+    ),
 )
 
 
@@ -44,20 +63,28 @@ def role_from_program(program: int, is_drum: bool) -> str:
     if is_drum:
         return "drums"
     family = program // 8
-    return {
-        0: "keys",  # pianos
-        1: "keys",  # chromatic percussion
-        2: "keys",  # organs
-        3: "guitar",
-        4: "bass",
-        5: "strings",
-        6: "strings",  # ensembles; choir programs 52-54 handled below
-        7: "brass",
-        8: "brass",  # reeds
-        9: "brass",  # pipes
-        10: "lead",  # synth leads
-        11: "keys",  # synth pads
-    }.get(family, "other") if program not in (52, 53, 54, 85) else "lead"
+    return (
+        {
+            0: "keys",  # pianos
+            1: "keys",  # chromatic percussion
+            2: "keys",  # organs
+            3: "guitar",
+            4: "bass",
+            5: "strings",
+            6: "strings",  # ensembles; choir programs 52-54 handled below
+            7: "brass",
+            8: "brass",  # reeds
+            9: "brass",  # pipes
+            10: "lead",  # synth leads
+            11: "keys",  # synth pads
+        }.get(family, "other")
+        if program not in (52, 53, 54, 85)
+        else _VOICE_ROLES[program]
+    )
+
+
+# Voice programs: choir and voice pads are backing voices, "Lead 6 (voice)" is a lead.
+_VOICE_ROLES = {52: "other", 53: "other", 54: "other", 85: "lead"}
 
 
 def band_role(name: str, program: int, is_drum: bool) -> str:
@@ -146,17 +173,19 @@ class Song:
 def pick_lead_track(tracks: Sequence[Track], roles: Sequence[str]) -> int | None:
     """Index of the lead melody track.
 
-    A track whose role is ``lead`` wins (the one with most notes). Otherwise the heuristic picks,
-    among pitched non-bass tracks with at least 8 notes, the one with the highest mean pitch
-    weighted by how monophonic it is — a melody is high and mostly one note at a time.
+    Among tracks whose role is ``lead`` (else among all pitched non-bass tracks with at least 8
+    notes) the heuristic picks the one with the highest mean pitch weighted by how monophonic it
+    is — a melody is high and mostly one note at a time.
     """
     leads = [i for i, r in enumerate(roles) if r == "lead" and tracks[i].note_num() > 0]
-    if leads:
-        return max(leads, key=lambda i: tracks[i].note_num())
+    candidates = leads or [
+        i
+        for i, t in enumerate(tracks)
+        if not t.is_drum and roles[i] not in ("bass", "drums") and t.note_num() >= 8
+    ]
     best, best_score = None, -1.0
-    for i, track in enumerate(tracks):
-        if track.is_drum or roles[i] in ("bass", "drums") or track.note_num() < 8:
-            continue
+    for i in candidates:
+        track = tracks[i]
         notes = track.notes.numpy()
         starts = notes["time"]
         mono = len(np.unique(starts)) / len(starts)  # 1.0 = one note per onset

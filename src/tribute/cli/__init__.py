@@ -13,8 +13,18 @@ import sys
 from tribute.errors import TributeError
 
 # Sub-command modules, in the order `tribute --help` lists them.
-COMMANDS = ("corpus", "check", "pretrain", "finetune", "ablate", "models", "compose", "render",
-            "evaluate", "demo")
+COMMANDS = (
+    "corpus",
+    "check",
+    "pretrain",
+    "finetune",
+    "ablate",
+    "models",
+    "compose",
+    "render",
+    "evaluate",
+    "demo",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -36,8 +36,10 @@ class Corpus:
         path = Path(path)
         marker = path / "corpus.json"
         if not marker.is_file():
-            raise TributeError(f"{path} is not a tribute corpus (no corpus.json); "
-                               "build one with `tribute corpus build`")
+            raise TributeError(
+                f"{path} is not a tribute corpus (no corpus.json); "
+                "build one with `tribute corpus build`"
+            )
         try:
             header = json.loads(marker.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
@@ -45,8 +47,10 @@ class Corpus:
         if header.get("format") != FORMAT:
             raise TributeError(f"{marker} is not a tribute corpus file")
         if header.get("version", 0) > FORMAT_VERSION:
-            raise TributeError(f"{path} was built by a newer tribute (format "
-                               f"{header.get('version')}); upgrade tribute")
+            raise TributeError(
+                f"{path} was built by a newer tribute (format "
+                f"{header.get('version')}); upgrade tribute"
+            )
         metas = []
         with open(path / "manifest.jsonl", encoding="utf-8") as lines:
             for line in lines:

@@ -1,0 +1,171 @@
+"""Near-duplicate families and family-aware splits (EVALUATION.md §1).
+
+Two pieces are in one family when their melody interval 6-gram sets have Jaccard ≥ 0.2, or when
+they share a specific normalized title. Candidate pairs come from an inverted n-gram index, not
+from all pairs; families are the connected components (union-find). Splits then assign whole
+families, so a song and its re-encodings never sit on both sides of a train/test line — on the
+music21 Bach chorales the standard split leaks 13 of 77 test pieces this way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from symusic import Score
+
+from tribute.music import intervals, melody_notes, ngram_hashes
+
+NGRAM = 6
+JACCARD = 0.2
+# An n-gram in more pieces than this is a formula (a scale run, a repeated note), not evidence
+# of a shared tune; it stays in the Jaccard but does not propose candidate pairs.
+MAX_POSTING = 200
+# A title shared by more pieces than this is generic ("Reel", "Untitled"), not an identity.
+MAX_TITLE_GROUP = 6
+_GENERIC_TITLES = {
+    "",
+    "untitled",
+    "unknown",
+    "song",
+    "tune",
+    "track",
+    "sequence",
+    "melody",
+    "new",
+    "no title",
+    "title",
+}
+
+
+@dataclass(frozen=True)
+class FamilyConfig:
+    ngram: int = NGRAM
+    jaccard: float = JACCARD
+    use_titles: bool = True
+
+
+def melody_grams(score: Score, lead_track: int | None, n: int = NGRAM) -> np.ndarray:
+    """Sorted unique interval n-gram hashes of a piece's melody."""
+    _, pitches, _ = melody_notes(score, lead_track)
+    return np.unique(ngram_hashes(intervals(pitches), n))
+
+
+def normalize_title(title: str) -> str:
+    """'Yesterday (Remastered).1' → 'yesterday': lower case, no brackets, digits or punctuation
+    at the ends (Lakh-style duplicates carry ``.1``, ``.2`` suffixes)."""
+    text = title.lower()
+    text = re.sub(r"[\(\[].*?[\)\]]", " ", text)
+    text = re.sub(r"\.\d+$", "", text.strip())
+    text = re.sub(r"[^\w\s]", " ", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+class UnionFind:
+    def __init__(self, n: int) -> None:
+        self.parent = list(range(n))
+
+    def find(self, i: int) -> int:
+        while self.parent[i] != i:
+            self.parent[i] = self.parent[self.parent[i]]
+            i = self.parent[i]
+        return i
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def similar_pairs(grams: Sequence[np.ndarray], jaccard: float = JACCARD) -> list[tuple[int, int]]:
+    """Pairs (i, j), i < j, whose n-gram sets have Jaccard ≥ ``jaccard``."""
+    postings: dict[int, list[int]] = defaultdict(list)
+    for index, hashes in enumerate(grams):
+        for value in hashes.tolist():
+            postings[value].append(index)
+    shared: Counter[tuple[int, int]] = Counter()
+    formulas = [0] * len(grams)  # per piece: n-grams too common to propose pairs
+    for members in postings.values():
+        if len(members) > MAX_POSTING:
+            for index in members:
+                formulas[index] += 1
+            continue
+        for a_pos, a in enumerate(members):
+            for b in members[a_pos + 1 :]:
+                shared[(a, b)] += 1
+    pairs = []
+    for (a, b), count in shared.items():
+        # Jaccard ≥ t needs common ≥ t·max(|A|, |B|); common ≤ count + A's formula n-grams.
+        if count + formulas[a] < jaccard * max(len(grams[a]), len(grams[b])):
+            continue
+        common = len(np.intersect1d(grams[a], grams[b], assume_unique=True))
+        union = len(grams[a]) + len(grams[b]) - common
+        if union and common / union >= jaccard:
+            pairs.append((a, b))
+    return pairs
+
+
+def assign_families(
+    ids: Sequence[str],
+    titles: Sequence[str],
+    grams: Sequence[np.ndarray],
+    config: FamilyConfig = FamilyConfig(),
+) -> list[str]:
+    """Family name of each piece: the smallest id among its members."""
+    finder = UnionFind(len(ids))
+    for a, b in similar_pairs(grams, config.jaccard):
+        finder.union(a, b)
+    if config.use_titles:
+        for members in title_groups(titles):
+            for other in members[1:]:
+                finder.union(members[0], other)
+    roots: dict[int, list[int]] = defaultdict(list)
+    for index in range(len(ids)):
+        roots[finder.find(index)].append(index)
+    family = [""] * len(ids)
+    for members in roots.values():
+        name = min(ids[i] for i in members)
+        for i in members:
+            family[i] = name
+    return family
+
+
+def title_groups(titles: Sequence[str]) -> list[list[int]]:
+    groups: dict[str, list[int]] = defaultdict(list)
+    for index, title in enumerate(titles):
+        key = normalize_title(title)
+        if len(key) >= 3 and key not in _GENERIC_TITLES:
+            groups[key].append(index)
+    return [m for m in groups.values() if 1 < len(m) <= MAX_TITLE_GROUP]
+
+
+def split_families(
+    families: Sequence[str], fractions: tuple[float, float, float], seed: int
+) -> list[str]:
+    """Assign whole families to train/validation/test, seeded; piece counts follow
+    ``fractions``. With three or more families, validation and test each get at least one."""
+    sizes = Counter(families)
+    order = sorted(sizes, key=lambda f: hashlib.sha256(f"{seed}:{f}".encode()).hexdigest())
+    names = ("train", "validation", "test")
+    total = sum(sizes.values())
+    filled = dict.fromkeys(names, 0)
+    assignment: dict[str, str] = {}
+    if len(order) >= 3:  # guarantee one family for each held-out split first
+        for name in ("validation", "test"):
+            if fractions[names.index(name)] > 0:
+                smallest = min((f for f in order if f not in assignment), key=lambda f: sizes[f])
+                assignment[smallest] = name
+                filled[name] += sizes[smallest]
+    for fam in order:
+        if fam in assignment:
+            continue
+        # The split furthest below its target share takes the family.
+        deficits = [fractions[i] * total - filled[n] for i, n in enumerate(names)]
+        name = names[int(np.argmax(deficits))]
+        assignment[fam] = name
+        filled[name] += sizes[fam]
+    return [assignment[f] for f in families]
