@@ -1,0 +1,178 @@
+"""Chord symbols and key from the notes: template matching on duration-weighted pitch classes.
+
+Chords: the pitch-class profile of a window (a bar, or half a bar when the harmony moves there)
+is compared by cosine similarity with binary chord templates (Fujishima 1999, "Realtime chord
+recognition of musical sound"); the lowest sounding pitch class adds weight to the root it
+names, because in a band the bass plays the root most of the time. Key: the Krumhansl–Kessler
+major/minor profiles correlated with the whole song's profile (Krumhansl 1990, "Cognitive
+Foundations of Musical Pitch").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from symusic import Score
+
+from tribute.render.timeline import bar_starts
+
+PITCH_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")  # pop spelling
+
+# Chord qualities: the suffix a lead sheet writes, the MusicXML <kind>, the intervals above the
+# root. Order matters on ties: simpler chords first.
+QUALITIES: tuple[tuple[str, str, tuple[int, ...]], ...] = (
+    ("", "major", (0, 4, 7)),
+    ("m", "minor", (0, 3, 7)),
+    ("7", "dominant-seventh", (0, 4, 7, 10)),
+    ("m7", "minor-seventh", (0, 3, 7, 10)),
+    ("maj7", "major-seventh", (0, 4, 7, 11)),
+    ("sus4", "suspended-fourth", (0, 5, 7)),
+    ("dim", "diminished", (0, 3, 6)),
+    ("5", "power", (0, 7)),  # power chord: the guitar of most rock songs
+)
+KINDS = {suffix: kind for suffix, kind, _ in QUALITIES}
+FOUR_NOTE_PENALTY = 0.04  # a 7th chord must fit clearly better than its triad to be named
+BASS_WEIGHT = 0.5  # share of the window's weight added to the lowest pitch class
+HALF_BAR_MARGIN = 0.05  # halves must fit this much better than the whole bar to split it
+MIN_FIT = 0.55  # below this cosine similarity the window is "no chord"
+
+_MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
+_MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
+# Sharps (+) or flats (-) of the major key on each tonic pitch class (F# rather than Gb).
+_MAJOR_SHARPS = (0, -5, 2, -3, 4, -1, 6, 1, -4, 3, -2, 5)
+
+
+def _templates() -> tuple[np.ndarray, list[tuple[int, str, int]]]:
+    rows, labels = [], []
+    for suffix, _, intervals in QUALITIES:
+        for root in range(12):
+            row = np.zeros(12)
+            row[[(root + i) % 12 for i in intervals]] = 1.0
+            rows.append(row / np.linalg.norm(row))
+            labels.append((root, suffix, len(intervals)))
+    return np.array(rows), labels
+
+
+_TEMPLATES, _LABELS = _templates()
+
+
+@dataclass(frozen=True)
+class ChordLabel:
+    start_tick: int
+    root: int  # pitch class 0-11
+    suffix: str  # "", "m", "7", ...
+    fit: float  # cosine similarity of the window with the template, 0-1
+
+    @property
+    def figure(self) -> str:
+        return PITCH_NAMES[self.root] + self.suffix
+
+    @property
+    def kind(self) -> str:
+        """The MusicXML chord kind ("major", "minor-seventh", "power", ...)."""
+        return KINDS[self.suffix]
+
+
+def _note_table(score: Score, tracks: Sequence[int]) -> np.ndarray:
+    """Rows (start, end, pitch) in ticks of the chosen pitched tracks."""
+    parts = []
+    for i in tracks:
+        track = score.tracks[i]
+        if track.is_drum or track.note_num() == 0:
+            continue
+        notes = track.notes.numpy()
+        start = notes["time"].astype(np.int64)
+        parts.append(
+            np.stack(
+                [start, start + np.maximum(notes["duration"], 1), notes["pitch"].astype(np.int64)],
+                axis=1,
+            )
+        )
+    return np.concatenate(parts) if parts else np.zeros((0, 3), dtype=np.int64)
+
+
+def _profile(table: np.ndarray, start: int, end: int) -> tuple[np.ndarray, int | None]:
+    """Duration-weighted pitch classes sounding in [start, end), and the lowest pitch class."""
+    overlap = np.minimum(table[:, 1], end) - np.maximum(table[:, 0], start)
+    inside = overlap > 0
+    if not inside.any():
+        return np.zeros(12), None
+    weights, pitches = overlap[inside].astype(float), table[inside, 2]
+    profile = np.bincount(pitches % 12, weights=weights, minlength=12).astype(float)
+    return profile, int(pitches.min() % 12)
+
+
+def _best(profile: np.ndarray, bass: int | None) -> tuple[int, str, float]:
+    """(root, suffix, fit) of the best template; fit 0 for an empty profile."""
+    total = profile.sum()
+    if total <= 0:
+        return 0, "", 0.0
+    vector = profile / total
+    if bass is not None:
+        vector = vector.copy()
+        vector[bass] += BASS_WEIGHT / 12
+    fits = _TEMPLATES @ (vector / np.linalg.norm(vector))
+    plain = fits.copy()
+    fits -= np.array([FOUR_NOTE_PENALTY if size == 4 else 0.0 for _, _, size in _LABELS])
+    if bass is not None:  # on a tie the chord whose root is in the bass wins
+        fits += np.array([0.01 if root == bass else 0.0 for root, _, _ in _LABELS])
+    index = int(np.argmax(fits))
+    root, suffix, _ = _LABELS[index]
+    return root, suffix, float(plain[index])
+
+
+def detect_chords(
+    score: Score, tracks: Sequence[int], until_tick: int | None = None
+) -> list[ChordLabel]:
+    """One chord per bar (two where the halves of a bar clearly differ) from ``tracks``.
+
+    Bars without pitched notes, or whose notes fit no template, get no label (N.C.).
+    """
+    table = _note_table(score, tracks)
+    if not len(table):
+        return []
+    bars = bar_starts(score, until_tick)
+    labels: list[ChordLabel] = []
+    tpq = score.ticks_per_quarter
+    for index, (start, meter) in enumerate(bars):
+        end = bars[index + 1][0] if index + 1 < len(bars) else start + meter.bar_ticks(tpq)
+        root, suffix, fit = _best(*_profile(table, start, end))
+        windows = [(start, root, suffix, fit)]
+        beats = meter.numerator * 4 / meter.denominator
+        if beats >= 4 and meter.numerator % 2 == 0:
+            middle = start + (end - start) // 2
+            halves = [
+                (s, *_best(*_profile(table, s, e))) for s, e in ((start, middle), (middle, end))
+            ]
+            differ = (halves[0][1], halves[0][2]) != (halves[1][1], halves[1][2])
+            if differ and min(h[3] for h in halves) > fit + HALF_BAR_MARGIN:
+                windows = halves
+        for s, r, q, f in windows:
+            if f < MIN_FIT:
+                continue
+            if labels and (labels[-1].root, labels[-1].suffix) == (r, q):
+                continue  # a lead sheet writes a chord only where it changes
+            labels.append(ChordLabel(int(s), r, q, round(f, 3)))
+    return labels
+
+
+def estimate_key(score: Score) -> tuple[int, str] | None:
+    """(tonic pitch class, "major"/"minor") of the whole song, or None without pitched notes."""
+    table = _note_table(score, range(len(score.tracks)))
+    if not len(table):
+        return None
+    profile, _ = _profile(table, int(table[:, 0].min()), int(table[:, 1].max()))
+    best, best_r = None, -2.0
+    for mode, reference in (("major", _MAJOR_PROFILE), ("minor", _MINOR_PROFILE)):
+        for tonic in range(12):
+            r = float(np.corrcoef(profile, np.roll(reference, tonic))[0, 1])
+            if r > best_r:
+                best, best_r = (tonic, mode), r
+    return best
+
+
+def key_sharps(tonic: int, mode: str) -> int:
+    """Key-signature sharps (+) or flats (-) of a key; a minor key shares its relative major's."""
+    return _MAJOR_SHARPS[(tonic + 3) % 12 if mode == "minor" else tonic]

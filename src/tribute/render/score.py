@@ -1,0 +1,371 @@
+"""Score: symusic → music21 at this edge; MusicXML (one part per instrument), PDF/SVG, lead sheet.
+
+Readability over fidelity: onsets and ends snap to sixteenths or eighth-note triplets (whichever
+is nearer, as music21's MIDI import does with divisors 4 and 3), notes that start together in a
+track become one chord, and a note is cut where the track's next onset begins — one voice per
+staff, no crossed durations. Drums go on a percussion staff with the usual drum-kit positions
+and cross noteheads for cymbals.
+
+Engraving: MuseScore 3 (``mscore3``, Debian ``musescore3``) for PDF — it needs a display, so it
+runs with ``QT_QPA_PLATFORM=offscreen``; verovio (PyPI, Rism Digital) for SVG, tens of ms a page.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+from symusic import Note, Score, Track
+
+from tribute.errors import TributeError
+from tribute.music import band_role, melody_notes, pick_lead_track
+from tribute.render.chords import PITCH_NAMES, detect_chords, estimate_key, key_sharps
+from tribute.render.timeline import bar_starts, end_tick
+
+MAX_SCORE_BARS = 600  # ~20 min of 4/4 at 120 qpm; a longer score is a broken file, not a song
+MIN_TEMPO_CHANGE_QPM = 2.0  # smaller tempo wobbles (rubato, humanized files) are not written
+MSCORE_TIMEOUT_S = 300
+MSCORE_NAMES = ("mscore3", "musescore3", "mscore", "musescore")
+MSCORE_HINT = "install MuseScore 3 (`apt-get install musescore3`, or run scripts/setup.sh)"
+
+# GM drum key → (display step, octave, notehead) on a five-line percussion staff.
+_DRUM_DISPLAY: dict[int, tuple[str, int, str]] = {
+    # bass drums, snares and side stick, clap
+    **dict.fromkeys((35, 36), ("F", 4, "normal")),
+    **dict.fromkeys((38, 40), ("C", 5, "normal")),
+    **dict.fromkeys((37, 39), ("C", 5, "x")),
+    # toms: floor, low-mid, high
+    **dict.fromkeys((41, 43), ("A", 4, "normal")),
+    **dict.fromkeys((45, 47), ("D", 5, "normal")),
+    **dict.fromkeys((48, 50), ("E", 5, "normal")),
+    # hi-hat closed, pedal, open; crashes, china, splash; rides and ride bell
+    42: ("G", 5, "x"),
+    44: ("D", 4, "x"),
+    46: ("G", 5, "circle-x"),
+    **dict.fromkeys((49, 52, 55, 57), ("A", 5, "x")),
+    **dict.fromkeys((51, 59), ("F", 5, "x")),
+    53: ("F", 5, "diamond"),
+}
+_DRUM_OTHER = ("B", 4, "triangle")  # percussion without a kit position (cowbell, shaker, ...)
+
+
+def _quantize(quarters: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each value on the nearer of the 1/4 and 1/3 quarter grids: (numerators, grid 4 or 3)."""
+    by4, by3 = np.round(quarters * 4), np.round(quarters * 3)
+    # Triplets win only when clearly nearer: straight 16ths are far more common in band music.
+    triplet = np.abs(quarters - by3 / 3) + 0.02 < np.abs(quarters - by4 / 4)
+    return np.where(triplet, by3, by4).astype(np.int64), np.where(triplet, 3, 4)
+
+
+def quantized_events(score: Score, track_index: int) -> list[tuple[Fraction, Fraction, list[int]]]:
+    """(offset, duration, MIDI pitches) in quarter notes, one entry per onset of a track.
+
+    Durations are cut at the next onset; drum hits last until the next hit, at most a quarter.
+    """
+    track = score.tracks[track_index]
+    if track.note_num() == 0:
+        return []
+    tpq = score.ticks_per_quarter
+    notes = track.notes.numpy()
+    start_n, start_g = _quantize(notes["time"] / tpq)
+    ends = (notes["time"] + notes["duration"]) / tpq
+    end_n = np.maximum(np.round(ends * start_g).astype(np.int64), start_n + 1)  # same grid
+    groups: dict[Fraction, tuple[Fraction, set[int]]] = {}
+    for sn, sg, en, pitch in zip(
+        start_n.tolist(), start_g.tolist(), end_n.tolist(), notes["pitch"].tolist(), strict=True
+    ):
+        onset, end = Fraction(sn, sg), Fraction(en, sg)
+        longest, pitches = groups.get(onset, (end, set()))
+        pitches.add(int(pitch))
+        groups[onset] = (max(longest, end), pitches)
+    onsets = sorted(groups)
+    events = []
+    for i, onset in enumerate(onsets):
+        end, pitches = groups[onset]
+        if track.is_drum and i + 1 < len(onsets):
+            end = onset + 1  # a hit rings until the next one; the last one keeps its own length
+        if i + 1 < len(onsets):
+            end = min(end, onsets[i + 1])
+        events.append((onset, end - onset, sorted(pitches)))
+    return events
+
+
+def _instrument(track):
+    from music21 import instrument
+
+    if track.is_drum:
+        inst = instrument.UnpitchedPercussion()
+        inst.midiChannel = 9
+    else:
+        try:
+            inst = instrument.instrumentFromMidiProgram(int(track.program))
+        except Exception:  # music21 has no class for a few GM programs
+            inst = instrument.Instrument()
+            inst.midiProgram = int(track.program)
+    name = track.name.strip() or inst.instrumentName or ("Drums" if track.is_drum else "Part")
+    inst.partName = inst.instrumentName = name
+    # Short names label the staves after the first system: "Voc.", "Bass", "Gui."
+    inst.partAbbreviation = inst.instrumentAbbreviation = (
+        name if len(name) <= 5 else name[:3].rstrip() + "."
+    )
+    return inst
+
+
+_SHARP_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+_FLAT_NAMES = ("C", "D-", "D", "E-", "E", "F", "G-", "G", "A-", "A", "B-", "B")
+
+
+def _pitch(midi: int, flats: bool):
+    """A music21 Pitch spelled for the key: flats in flat keys, sharps otherwise, no ♮ marks."""
+    from music21 import pitch
+
+    name = (_FLAT_NAMES if flats else _SHARP_NAMES)[midi % 12]
+    return pitch.Pitch(f"{name}{midi // 12 - 1}")
+
+
+def _element(pitches: Sequence[int], duration: Fraction, is_drum: bool, flats: bool = False):
+    from music21 import chord, note, percussion
+
+    if is_drum:
+        hits = []
+        for midi in pitches:
+            step, octave, head = _DRUM_DISPLAY.get(midi, _DRUM_OTHER)
+            hit = note.Unpitched(displayName=f"{step}{octave}")
+            hit.notehead = head
+            hits.append(hit)
+        element = hits[0] if len(hits) == 1 else percussion.PercussionChord(hits)
+    elif len(pitches) == 1:
+        element = note.Note(_pitch(pitches[0], flats))
+    else:
+        element = chord.Chord([_pitch(p, flats) for p in pitches])
+    element.quarterLength = duration
+    return element
+
+
+def _key(score: Score):
+    """music21 Key from the file's first key signature, else estimated from the notes."""
+    from music21 import key
+
+    if len(score.key_signatures):
+        first = min(score.key_signatures, key=lambda k: k.time)
+        sharps, minor = int(first.key), int(first.tonality) == 1
+        if -7 <= sharps <= 7:
+            return key.KeySignature(sharps).asKey("minor" if minor else "major")
+    found = estimate_key(score)
+    if found is None:
+        return None
+    tonic, mode = found
+    return key.KeySignature(key_sharps(tonic, mode)).asKey(mode)
+
+
+def _check_size(score: Score) -> int:
+    """Bars of the song; a clear error for an empty or absurdly long one."""
+    if end_tick(score) == 0:
+        raise TributeError("the song has no notes: nothing to engrave")
+    bars = len(bar_starts(score))
+    if bars > MAX_SCORE_BARS:
+        raise TributeError(
+            f"the song has {bars} bars, over the {MAX_SCORE_BARS}-bar score "
+            "limit; render audio or a piano roll instead"
+        )
+    return bars
+
+
+def _frame(score: Score, title: str, keysig, parts: list) -> object:
+    """A music21 Score of ``parts`` with title, meters, key, tempo and bar lines filled in."""
+    from music21 import metadata, meter, stream, tempo
+
+    tpq = score.ticks_per_quarter
+    bars = bar_starts(score)
+    total = Fraction(bars[-1][0] + bars[-1][1].bar_ticks(tpq), tpq)
+    tempos = sorted(score.tempos, key=lambda t: t.time)
+    m21 = stream.Score()
+    m21.metadata = metadata.Metadata(title=title)
+    m21.metadata.composer = ""  # else music21 credits itself as the composer
+    for index, (part, is_drum) in enumerate(parts):
+        previous = None
+        for bar_tick, bar_meter in bars:
+            if previous != bar_meter:  # write each change at its bar line
+                part.insert(
+                    Fraction(bar_tick, tpq),
+                    meter.TimeSignature(f"{bar_meter.numerator}/{bar_meter.denominator}"),
+                )
+                previous = bar_meter
+        if keysig is not None and not is_drum:
+            part.insert(0, keysig.__deepcopy__())
+        if index == 0:
+            written = None
+            for change in tempos or []:
+                qpm = float(change.qpm)
+                if written is None or abs(qpm - written) >= MIN_TEMPO_CHANGE_QPM:
+                    mark = tempo.MetronomeMark(number=round(qpm))
+                    part.insert(Fraction(int(change.time), tpq), mark)
+                    written = qpm
+        part.makeRests(
+            refStreamOrTimeRange=[0.0, total], fillGaps=True, inPlace=True, hideRests=False
+        )
+        part.makeMeasures(inPlace=True)
+        part.makeTies(inPlace=True)
+        m21.insert(0, part)
+    return m21
+
+
+def to_music21(score: Score, title: str):
+    """The full score: one part per non-empty track, drums on a percussion staff."""
+    from music21 import clef, stream
+
+    _check_size(score)
+    keysig = _key(score)
+    flats = keysig is not None and keysig.sharps < 0
+    parts = []
+    for index, track in enumerate(score.tracks):
+        if track.note_num() == 0:
+            continue
+        part = stream.Part()
+        inst = _instrument(track)
+        part.partName = inst.partName
+        part.insert(0, inst)
+        if track.is_drum:
+            part.insert(0, clef.PercussionClef())
+        elif band_role(track.name, track.program, False) == "guitar":
+            part.insert(0, clef.Treble8vbClef())  # guitar reads treble an octave up
+        for offset, duration, pitches in quantized_events(score, index):
+            part.insert(offset, _element(pitches, duration, track.is_drum, flats))
+        parts.append((part, track.is_drum))
+    return _frame(score, title, keysig, parts)
+
+
+def lead_sheet(score: Score, title: str):
+    """The lead melody with a chord symbol per bar (or half bar) detected from the other tracks."""
+    from music21 import harmony, stream
+
+    _check_size(score)
+    roles = [band_role(t.name, t.program, t.is_drum) for t in score.tracks]
+    lead = pick_lead_track(score.tracks, roles)
+    onsets, pitches, durations = melody_notes(score, lead)
+    if not len(onsets):
+        raise TributeError("no pitched melody (a drums-only song?)")
+    melody = Score(score.ticks_per_quarter)
+    source = score.tracks[lead] if lead is not None else None
+    track = Track(source.name if source else "Melody", source.program if source else 0, False)
+    for onset, pitch, duration in zip(
+        onsets.tolist(), pitches.tolist(), durations.tolist(), strict=True
+    ):
+        track.notes.append(Note(onset, duration, pitch, 90))
+    melody.tracks.append(track)
+    others = [i for i, t in enumerate(score.tracks) if not t.is_drum and i != lead]
+    pitched_others = [i for i in others if score.tracks[i].note_num() > 0]
+    # A song with only a melody still gets chords: the melody's own notes imply them.
+    chord_tracks = pitched_others or [i for i, t in enumerate(score.tracks) if not t.is_drum]
+    chords = detect_chords(score, chord_tracks)
+
+    keysig = _key(score)
+    flats = keysig is not None and keysig.sharps < 0
+    part = stream.Part()
+    inst = _instrument(track)
+    part.partName = inst.partName
+    part.insert(0, inst)
+    for offset, duration, notes in quantized_events(melody, 0):
+        part.insert(offset, _element(notes, duration, False, flats))
+    tpq = score.ticks_per_quarter
+    for label in chords:
+        root = PITCH_NAMES[label.root].replace("b", "-")  # music21 writes flats as "-"
+        part.insert(
+            Fraction(label.start_tick, tpq), harmony.ChordSymbol(root=root, kind=label.kind)
+        )
+    # Key, meters and tempo come from the whole song, not from the melody alone.
+    return _frame(score, title, keysig, [(part, False)])
+
+
+def write_musicxml(m21_score, path: Path) -> Path:
+    """Uncompressed MusicXML, written atomically."""
+    from music21.musicxml.m21ToXml import GeneralObjectExporter
+
+    data = GeneralObjectExporter(m21_score).parse()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    return path
+
+
+def find_mscore() -> str | None:
+    for name in MSCORE_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def engrave_pdf(musicxml: Path, pdf: Path) -> Path:
+    """PDF through MuseScore 3, run headless in a private settings folder."""
+    exe = find_mscore()
+    if exe is None:
+        raise TributeError(
+            f"PDF engraving needs MuseScore 3; {MSCORE_HINT} "
+            "(or use --score svg, which needs no system package)"
+        )
+    with tempfile.TemporaryDirectory(prefix="tribute-mscore-") as home:
+        # MuseScore writes settings and a font cache under $HOME: keep them out of the user's.
+        env = {
+            **os.environ,
+            "QT_QPA_PLATFORM": "offscreen",
+            "HOME": home,
+            "XDG_CONFIG_HOME": home,
+            "XDG_DATA_HOME": home,
+            "XDG_CACHE_HOME": home,
+        }
+        tmp = pdf.with_name(f".{pdf.stem}.{os.getpid()}.tmp.pdf")
+        try:
+            done = subprocess.run(
+                [exe, "-o", str(tmp), str(musicxml)],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=MSCORE_TIMEOUT_S,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise TributeError(f"MuseScore took over {MSCORE_TIMEOUT_S} s on {musicxml}") from exc
+    if done.returncode != 0 or not tmp.is_file() or tmp.stat().st_size == 0:
+        tmp.unlink(missing_ok=True)
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise TributeError(f"MuseScore could not engrave {musicxml.name}: {last}")
+    os.replace(tmp, pdf)
+    return pdf
+
+
+def engrave_svg(musicxml: Path, stem: Path) -> list[Path]:
+    """One SVG per page through verovio: ``STEM-1.svg``, ``STEM-2.svg``, ..."""
+    try:
+        import verovio
+    except ImportError as exc:
+        raise TributeError("SVG engraving needs verovio: pip install 'tribute[render]'") from exc
+    toolkit = verovio.toolkit()
+    # A4 portrait at verovio's 10 units/mm; scale 40 (%) fits about 6 systems a page.
+    toolkit.setOptions(
+        {
+            "pageWidth": 2100,
+            "pageHeight": 2970,
+            "scale": 40,
+            "adjustPageHeight": False,
+            "footer": "none",
+            "breaks": "auto",
+        }
+    )
+    if not toolkit.loadData(musicxml.read_text(encoding="utf-8")):
+        raise TributeError(f"verovio could not read {musicxml.name}")
+    pages = []
+    for page in range(1, toolkit.getPageCount() + 1):
+        path = stem.with_name(f"{stem.name}-{page}.svg")
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(toolkit.renderToSVG(page), encoding="utf-8")
+        os.replace(tmp, path)
+        pages.append(path)
+    return pages
