@@ -213,7 +213,7 @@ def _audio(score: Score, out: Path, stem: str, config: RenderConfig, synth) -> l
     suffixes = [s for s, chosen in ((".wav", config.wav), (".flac", config.flac)) if chosen]
     written = [write_audio(out / f"{stem}{suffix}", mix * gain, sr) for suffix in suffixes]
     folder = out / f"{stem}.stems"
-    for number, (index, audio) in enumerate(zip(instruments, stems, strict=True), start=1):
+    for number, (index, audio) in enumerate(zip(instruments, stems, strict=False), start=1):
         track = seconds.tracks[index]
         name = track.name.strip() or ("drums" if track.is_drum else f"program-{track.program}")
         for suffix in suffixes or [".wav"]:
