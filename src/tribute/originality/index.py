@@ -21,11 +21,13 @@ import numpy as np
 
 from tribute.music import Song, SongMeta, ngram_hashes
 from tribute.originality.features import (
+    BATCH_SONGS,
     DEFAULT_SETTINGS,
     STREAM_ROLES,
     Settings,
     Stream,
-    song_streams,
+    batch_streams,
+    batches,
 )
 
 _CHUNK_TOKENS = 1 << 18  # hash 262 k tokens at a time: ngram_hashes materializes n × 8 B each
@@ -75,9 +77,9 @@ class OriginalityIndex:
               corpus: str = "") -> OriginalityIndex:
         """Index in-memory songs (not calibrated: see :func:`calibrate`)."""
         records, streams = [], []
-        for song in songs:
-            records.append(song_record(song, corpus))
-            streams.append(song_streams(song, settings))
+        for batch in batches(songs, BATCH_SONGS):
+            records += [song_record(song, corpus) for song in batch]
+            streams += batch_streams(batch, settings)
         return cls.from_streams(settings, records, streams)
 
     @classmethod
@@ -165,16 +167,6 @@ class OriginalityIndex:
         """Stream indices of one song (streams are stored song by song)."""
         lo, hi = np.searchsorted(self.stream_song, [song, song + 1])
         return np.arange(lo, hi)
-
-    def song_gram_counts(self, songs: np.ndarray, n: int,
-                         hashes: np.ndarray) -> np.ndarray:
-        """For each of ``hashes`` (n-grams), how many of ``songs`` hold it."""
-        counts = np.zeros(len(hashes), dtype=np.int64)
-        for song in songs:
-            own = [ngram_hashes(self.stream_tokens(s), n) for s in self.song_streams(song)]
-            if own:
-                counts += np.isin(hashes, np.concatenate(own))
-        return counts
 
     def nbytes(self) -> int:
         arrays = [self.tokens, self.bar_from, self.bar_to, self.stream_start, self.stream_song,

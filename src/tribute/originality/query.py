@@ -64,12 +64,31 @@ def query_streams(index: OriginalityIndex, streams: Sequence[Stream],
         excluded[np.asarray(exclude_songs)] = True
     exclude_list = np.flatnonzero(excluded)
     n_songs = len(index) - len(exclude_list)
-    return [_query_one(index, i, s, excluded, exclude_list, n_songs)
-            for i, s in enumerate(streams)]
+    held = _held_by(index, exclude_list, (index.settings.seed_n, *index.grams))
+    return [_query_one(index, i, s, excluded, held, n_songs) for i, s in enumerate(streams)]
+
+
+def _held_by(index: OriginalityIndex, songs: np.ndarray, ns) -> dict[int, np.ndarray]:
+    """For each n, the sorted n-gram hashes of ``songs``, each song's set once: counting a
+    hash's occurrences here says how many of these songs hold it."""
+    out = {}
+    for n in ns:
+        per_song = []
+        for song in songs.tolist():
+            grams = [ngram_hashes(index.stream_tokens(s), n) for s in index.song_streams(song)]
+            if grams:
+                per_song.append(np.unique(np.concatenate(grams)))
+        out[n] = np.sort(np.concatenate(per_song)) if per_song else np.zeros(0, np.uint64)
+    return out
+
+
+def _count(sorted_hashes: np.ndarray, hashes: np.ndarray) -> np.ndarray:
+    return (np.searchsorted(sorted_hashes, hashes, side="right")
+            - np.searchsorted(sorted_hashes, hashes, side="left"))
 
 
 def _query_one(index: OriginalityIndex, stream_no: int, stream: Stream, excluded: np.ndarray,
-               exclude_list: np.ndarray, n_songs: int) -> StreamResult:
+               held: dict[int, np.ndarray], n_songs: int) -> StreamResult:
     settings = index.settings
     k = settings.seed_n
     q = stream.tokens
@@ -82,8 +101,8 @@ def _query_one(index: OriginalityIndex, stream_no: int, stream: Stream, excluded
             continue
         slot, found = table.find(h)
         df = np.where(found, table.df[slot], 0)
-        if len(exclude_list):
-            df = df - index.song_gram_counts(exclude_list, n, h)
+        if len(held[n]):
+            df = df - _count(held[n], h)
         novelty[n] = float(np.mean(df <= 0))
 
     h = ngram_hashes(q, k)
@@ -93,8 +112,8 @@ def _query_one(index: OriginalityIndex, stream_no: int, stream: Stream, excluded
     slot, found = seeds.find(h)
     count = np.where(found, seeds.offsets[slot + 1] - seeds.offsets[slot], 0)
     df = np.where(found, seeds.df[slot], 0)
-    if len(exclude_list):
-        df = df - index.song_gram_counts(exclude_list, k, h)
+    if len(held[k]):
+        df = df - _count(held[k], h)
     weight = rarity(df, n_songs)
     common = found & (count > settings.max_postings)
     common_share = float(np.mean(common))
@@ -108,7 +127,7 @@ def _query_one(index: OriginalityIndex, stream_no: int, stream: Stream, excluded
     qpos = np.repeat(take, c)
     within = np.arange(int(c.sum())) - np.repeat(np.cumsum(c) - c, c)
     rpos = seeds.positions[np.repeat(first, c) + within]
-    if len(exclude_list):
+    if len(held[k]):
         keep = ~excluded[index.stream_song[index.stream_of(rpos)]]
         qpos, rpos = qpos[keep], rpos[keep]
         if len(qpos) == 0:

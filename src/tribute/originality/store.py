@@ -27,7 +27,13 @@ from tribute.corpus.store import Corpus
 from tribute.errors import TributeError
 from tribute.music import Song
 from tribute.originality.calibration import calibrate
-from tribute.originality.features import DEFAULT_SETTINGS, Settings, song_streams
+from tribute.originality.features import (
+    BATCH_SONGS,
+    DEFAULT_SETTINGS,
+    Settings,
+    batch_streams,
+    batches,
+)
 from tribute.originality.index import GramTable, OriginalityIndex, content_key, song_record
 
 FORMAT = "tribute-originality"
@@ -125,12 +131,12 @@ def corpus_index(corpus: str | Path | Corpus, settings: Settings = DEFAULT_SETTI
         return old
     started = time.perf_counter()
     records, streams = [], []
-    for i, meta in enumerate(fresh):
-        song = Song(corpus.score(meta), meta)
-        records.append(song_record(song, corpus.name))
-        streams.append(song_streams(song, settings))
+    for batch in batches(fresh, BATCH_SONGS):
+        songs = [Song(corpus.score(meta), meta) for meta in batch]
+        records += [song_record(song, corpus.name) for song in songs]
+        streams += batch_streams(songs, settings)
         if progress is not None:
-            progress(i + 1, len(fresh))
+            progress(len(records), len(fresh))
     new = OriginalityIndex.from_streams(settings, records, streams)
     index = new if old is None or not kept.any() else OriginalityIndex.merge(
         [old.select(kept), new])
