@@ -1,0 +1,128 @@
+"""The model: a Hugging Face Llama-style decoder-only transformer, built from named presets.
+
+Every saved model is a plain ``transformers`` folder (``config.json`` + ``model.safetensors``),
+so ``LlamaForCausalLM.from_pretrained`` opens it without tribute. This module knows nothing of
+training, tokenizers or corpora: it turns a preset and a vocabulary size into a model and back.
+
+FLOPs per token follow Kaplan et al. (2020) / PaLM appendix B: ``6 N + 12 L d T`` for a
+training step (forward + backward), with N the non-embedding parameters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from transformers import LlamaConfig, LlamaForCausalLM
+
+from tribute.errors import TributeError
+
+__all__ = ["PRESETS", "ModelPreset", "build_model", "count_parameters", "flops_per_token",
+           "grow_vocab", "load_model", "preset"]
+
+
+@dataclass(frozen=True)
+class ModelPreset:
+    """Size of a model; the vocabulary comes from the tokenizer."""
+
+    name: str
+    hidden_size: int
+    num_layers: int
+    num_heads: int
+    intermediate_size: int  # SwiGLU width, ≈ 2.7 × hidden (Llama's 8/3 rounded)
+    context_tokens: int  # RoPE context; ~130 BPE tokens per bar of dense band music
+    learning_rate: float  # a peak AdamW learning rate that trains this size stably
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+# Parameter counts with a 2,000-token vocabulary (tied embeddings):
+PRESETS: dict[str, ModelPreset] = {
+    # 2 × (4·128² + 3·128·352) = 0.40 M + 0.26 M embedding ≈ 0.66 M: CPU tests.
+    "tiny": ModelPreset("tiny", 128, 2, 4, 352, 256, 2e-3),
+    # 6 × (4·256² + 3·256·704) = 4.8 M + 0.5 M ≈ 5.4 M: the 2-core CPU demo, ~8 bars of context.
+    "small": ModelPreset("small", 256, 6, 8, 704, 1024, 1e-3),
+    # 12 × (4·640² + 3·640·1728) = 59 M + 1.3 M ≈ 61 M: one GPU.
+    "base": ModelPreset("base", 640, 12, 10, 1728, 2048, 6e-4),
+    # 24 × (4·1024² + 3·1024·2816) = 308 M + 2 M ≈ 310 M: several GPUs, FSDP.
+    "large": ModelPreset("large", 1024, 24, 16, 2816, 2048, 3e-4),
+}
+
+
+def preset(name: str) -> ModelPreset:
+    if name not in PRESETS:
+        raise TributeError(f"unknown model preset {name!r}; choose one of {', '.join(PRESETS)}")
+    return PRESETS[name]
+
+
+def build_model(size: str | ModelPreset, vocab_size: int, *, pad_id: int = 0, bos_id: int = 1,
+                eos_id: int = 2, context_tokens: int | None = None,
+                seed: int = 0) -> LlamaForCausalLM:
+    """A freshly initialized Llama of the given preset (SDPA attention, tied embeddings)."""
+    size = preset(size) if isinstance(size, str) else size
+    config = LlamaConfig(
+        vocab_size=vocab_size,
+        hidden_size=size.hidden_size,
+        intermediate_size=size.intermediate_size,
+        num_hidden_layers=size.num_layers,
+        num_attention_heads=size.num_heads,
+        num_key_value_heads=size.num_heads,
+        max_position_embeddings=context_tokens or size.context_tokens,
+        rope_theta=10_000.0,
+        tie_word_embeddings=True,
+        pad_token_id=pad_id,
+        bos_token_id=bos_id,
+        eos_token_id=eos_id,
+        attn_implementation="sdpa",
+    )
+    config.tribute_preset = size.name  # recorded in config.json: which preset built it
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return LlamaForCausalLM(config)
+
+
+def load_model(path: str | Path, *, dtype: torch.dtype | None = None,
+               device: str | torch.device | None = None) -> LlamaForCausalLM:
+    """Load a saved model folder (safetensors only: no pickle is ever read)."""
+    path = Path(path)
+    if not (path / "config.json").is_file() or not (path / "model.safetensors").is_file():
+        raise TributeError(f"{path} holds no saved model (config.json + model.safetensors)")
+    model = LlamaForCausalLM.from_pretrained(path, use_safetensors=True, dtype=dtype,
+                                             attn_implementation="sdpa")
+    if device is not None:
+        model.to(device)
+    return model.eval()
+
+
+def count_parameters(model: torch.nn.Module, non_embedding: bool = False) -> int:
+    """Parameters (tied weights once); ``non_embedding`` leaves out the token embedding."""
+    total = sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
+    if non_embedding:
+        total -= model.get_input_embeddings().weight.numel()
+    return total
+
+
+def flops_per_token(model: LlamaForCausalLM, seq_len: int) -> float:
+    """Training FLOPs per token (forward + backward): 6 N + 12 L d T."""
+    config = model.config
+    n = count_parameters(model, non_embedding=True)
+    # Tied output projection still costs its matmul (2·V·d forward, ×3 with backward).
+    n_head = config.vocab_size * config.hidden_size if config.tie_word_embeddings else 0
+    return 6.0 * (n + n_head) + 12.0 * config.num_hidden_layers * config.hidden_size * seq_len
+
+
+def grow_vocab(model: LlamaForCausalLM, new_vocab_size: int,
+               init_from: list[int] | None = None) -> None:
+    """Add embedding rows; new rows start at the mean of rows ``init_from`` (e.g. the style
+    tokens, so a new artist token begins as "an average style") or of all rows."""
+    old = model.get_input_embeddings().weight.shape[0]
+    if new_vocab_size <= old:
+        return
+    model.resize_token_embeddings(new_vocab_size, mean_resizing=False)
+    weight = model.get_input_embeddings().weight
+    with torch.no_grad():
+        rows = weight[init_from] if init_from else weight[:old]
+        weight[old:] = rows.mean(dim=0, keepdim=True)
+    model.config.vocab_size = new_vocab_size

@@ -1,0 +1,317 @@
+"""The music tokenizer: MidiTok REMI + programs, a trained BPE vocabulary, and style tokens.
+
+Token layout (one stream for all tracks, MidiTok 3 REMI with ``use_programs``)::
+
+    Bar TimeSig_4/4 Position_0 Tempo_121.29 Program_33 Pitch_36 Velocity_95 Duration_1.0.12 ...
+
+after which MidiTok's BPE (or Unigram) model, trained on the corpus, merges successions that
+occur within one bar (``encode_ids_split="bar"``), so every bar starts with a new token.
+
+Vocabulary as two offset blocks, in the manner of anticipation's vocabulary::
+
+    [0, music_vocab_size)                        MidiTok ids (PAD=0, BOS, EOS, then learned tokens)
+    [music_vocab_size, music_vocab_size + S)     one style token per label value ("genre=rock")
+
+Style tokens live outside MidiTok so that fine-tuning can append a new one (``add_style``)
+without retraining the BPE model; the model then grows its embedding by one row.
+
+Saved as a folder: ``tokenizer.json`` (MidiTok's own file) and ``styles.json`` (settings and the
+style block). The pair is part of a model's identity (``fingerprint``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from symusic import Score
+
+from tribute.errors import TributeError
+from tribute.music import TICKS_PER_QUARTER
+from tribute.paths import atomic_write_text
+
+FORMAT = "tribute-tokenizer"
+FORMAT_VERSION = 1
+MIDITOK_FILE = "tokenizer.json"
+STYLES_FILE = "styles.json"
+TOKENIZER_DIR = "tokenizer"  # sub-folder of a model folder
+
+__all__ = ["MusicTokenizer", "TokenizerSettings", "style_name"]
+
+
+@dataclass(frozen=True)
+class TokenizerSettings:
+    """How scores become tokens (saved in ``styles.json``)."""
+
+    vocab_size: int = 2_000  # target size of the learned vocabulary (base REMI vocab ≈ 560)
+    model: str = "BPE"  # "BPE" or "Unigram" (MidiTok / HF tokenizers models)
+    # Positions per beat: 12 holds 16ths (3), 8th triplets (4) and 16th triplets (2) of a
+    # TICKS_PER_QUARTER=24 corpus for the first 4 beats of a duration, then 4 per beat up to 12.
+    beat_res: tuple[tuple[int, int, int], ...] = ((0, 4, 12), (4, 12, 4))
+    num_velocities: int = 8  # coarse dynamics: ppp .. fff
+    num_tempos: int = 32
+    tempo_range_qpm: tuple[int, int] = (40, 250)
+    style_keys: tuple[str, ...] = ("genre",)  # corpus label keys that become style tokens
+    max_training_files: int = 2_000  # BPE is trained on at most this many training songs
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping) -> TokenizerSettings:
+        data = dict(data)
+        data["beat_res"] = tuple(tuple(r) for r in data.get("beat_res", cls.beat_res))
+        data["tempo_range_qpm"] = tuple(data.get("tempo_range_qpm", cls.tempo_range_qpm))
+        data["style_keys"] = tuple(data.get("style_keys", cls.style_keys))
+        return cls(**data)
+
+
+def style_name(key: str, value: str) -> str:
+    """The name of a style token: ``"genre=rock"``."""
+    return f"{key}={value}"
+
+
+def _miditok_config(settings: TokenizerSettings):
+    from miditok import TokenizerConfig
+
+    return TokenizerConfig(
+        beat_res={(a, b): res for a, b, res in settings.beat_res},
+        num_velocities=settings.num_velocities,
+        special_tokens=["PAD", "BOS", "EOS"],
+        use_programs=True,
+        one_token_stream_for_programs=True,
+        use_tempos=True,
+        use_time_signatures=True,
+        use_velocities=True,
+        num_tempos=settings.num_tempos,
+        tempo_range=settings.tempo_range_qpm,
+        encode_ids_split="bar",
+    )
+
+
+@dataclass
+class MusicTokenizer:
+    """MidiTok tokenizer + style block; the only way tribute turns scores into ids and back."""
+
+    miditok: object  # miditok.REMI
+    settings: TokenizerSettings
+    styles: list[str] = field(default_factory=list)
+
+    # ---------------------------------------------------------------- construction and files
+
+    @classmethod
+    def train(cls, score_paths: Iterable[str | Path], settings: TokenizerSettings,
+              styles: Sequence[str] = ()) -> MusicTokenizer:
+        """Train the BPE/Unigram vocabulary on MIDI files (at most ``max_training_files``)."""
+        from miditok import REMI
+
+        tokenizer = REMI(_miditok_config(settings))
+        paths = [Path(p) for p in score_paths][: settings.max_training_files]
+        if not paths:
+            raise TributeError("no training songs to learn the tokenizer vocabulary from")
+        target = max(settings.vocab_size, len(tokenizer) + 1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # MidiTok warns when a tiny corpus ends merging early
+            tokenizer.train(vocab_size=target, model=settings.model, files_paths=paths)
+        return cls(tokenizer, settings, sorted(set(styles)))
+
+    @classmethod
+    def load(cls, path: str | Path) -> MusicTokenizer:
+        """Load from a tokenizer folder, or from a model folder that holds one."""
+        from miditok import REMI
+
+        path = Path(path)
+        if (path / TOKENIZER_DIR / STYLES_FILE).is_file():
+            path = path / TOKENIZER_DIR
+        styles_file = path / STYLES_FILE
+        if not styles_file.is_file() or not (path / MIDITOK_FILE).is_file():
+            raise TributeError(f"{path} holds no tribute tokenizer "
+                               f"({STYLES_FILE} + {MIDITOK_FILE})")
+        header = json.loads(styles_file.read_text(encoding="utf-8"))
+        if header.get("format") != FORMAT or header.get("version", 0) > FORMAT_VERSION:
+            raise TributeError(f"{styles_file} is not a tokenizer this tribute can read")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tokenizer = REMI(params=path / MIDITOK_FILE)
+        loaded = cls(tokenizer, TokenizerSettings.from_json(header["settings"]),
+                     list(header["styles"]))
+        if len(tokenizer) != header["music_vocab_size"]:
+            raise TributeError(f"{path}: MidiTok vocabulary size {len(tokenizer)} differs from "
+                               f"the recorded {header['music_vocab_size']}")
+        return loaded
+
+    def save(self, path: str | Path) -> Path:
+        """Write ``tokenizer.json`` and ``styles.json`` into folder ``path``; returns it."""
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.miditok.save(path / MIDITOK_FILE)
+        atomic_write_text(path / STYLES_FILE, json.dumps(self._header(), indent=1) + "\n")
+        return path
+
+    def _header(self) -> dict:
+        return {"format": FORMAT, "version": FORMAT_VERSION, "settings": self.settings.to_json(),
+                "music_vocab_size": self.music_vocab_size, "styles": list(self.styles)}
+
+    @property
+    def fingerprint(self) -> str:
+        """A hash of everything that decides ids: MidiTok vocabulary + model, and styles."""
+        digest = hashlib.sha256()
+        digest.update(json.dumps(self._header(), sort_keys=True).encode())
+        digest.update(json.dumps(self.miditok.vocab, sort_keys=True).encode())
+        if self.miditok.is_trained:
+            digest.update(json.dumps(self.miditok.vocab_model, sort_keys=True).encode())
+        return digest.hexdigest()[:16]
+
+    # ---------------------------------------------------------------- vocabulary
+
+    @property
+    def music_vocab_size(self) -> int:
+        return len(self.miditok)
+
+    @property
+    def vocab_size(self) -> int:
+        return self.music_vocab_size + len(self.styles)
+
+    @property
+    def pad_id(self) -> int:
+        return self.miditok.vocab["PAD_None"]
+
+    @property
+    def bos_id(self) -> int:
+        return self.miditok.vocab["BOS_None"]
+
+    @property
+    def eos_id(self) -> int:
+        return self.miditok.vocab["EOS_None"]
+
+    @property
+    def special_ids(self) -> list[int]:
+        """PAD, BOS and every style token: ids a sampler must never emit mid-song."""
+        return [self.pad_id, self.bos_id, *self.style_ids()]
+
+    def style_ids(self) -> list[int]:
+        return list(range(self.music_vocab_size, self.vocab_size))
+
+    def style_id(self, key: str, value: str) -> int | None:
+        name = style_name(key, value)
+        return self.music_vocab_size + self.styles.index(name) if name in self.styles else None
+
+    def add_style(self, key: str, value: str) -> int:
+        """Append a style token (fine-tuning a new artist); returns its id."""
+        name = style_name(key, value)
+        if name not in self.styles:
+            self.styles.append(name)
+        return self.style_id(key, value)  # type: ignore[return-value]
+
+    def styles_of(self, labels: Mapping[str, str]) -> list[int]:
+        """Style-token ids for a song's labels, in ``settings.style_keys`` order (known only)."""
+        ids = []
+        for key in self.settings.style_keys:
+            if key in labels:
+                token = self.style_id(key, labels[key])
+                if token is not None:
+                    ids.append(token)
+        return ids
+
+    def prompt(self, styles: Iterable[int] = ()) -> list[int]:
+        """Start of a new piece: BOS, then its style tokens."""
+        return [self.bos_id, *styles]
+
+    def bar_start_table(self) -> np.ndarray:
+        """``table[id]`` is True where token ``id`` begins with a ``Bar`` event."""
+        table = np.zeros(self.vocab_size, dtype=bool)
+        for token_id in range(self.music_vocab_size):
+            base = self.base_tokens(token_id)
+            table[token_id] = bool(base) and base[0].startswith("Bar_")
+        return table
+
+    def base_tokens(self, token_id: int) -> list[str]:
+        """The MidiTok base tokens (``"Pitch_60"``…) that one music id stands for."""
+        tok = self.miditok
+        if not tok.is_trained:
+            return [tok[token_id]]
+        byte = tok._model.id_to_token(int(token_id))
+        return list(tok._vocab_learned_bytes_to_tokens.get(byte, [])) if byte else []
+
+    # ---------------------------------------------------------------- encode / decode
+
+    def encode(self, score: Score) -> np.ndarray:
+        """Music ids of a score (no BOS/EOS/style), uint32."""
+        if len(score.tracks) == 0 or score.note_num() == 0:
+            return np.zeros(0, dtype=np.uint32)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            seq = self.miditok.encode(score)
+        return np.asarray(seq.ids, dtype=np.uint32)
+
+    def decode(self, ids: Iterable[int]) -> Score:
+        """A Score from any id sequence; never raises.
+
+        Special and style ids are dropped; if MidiTok rejects the rest, a grammar filter keeps
+        only well-formed REMI events; as a last resort the result is an empty (valid) score.
+        """
+        music = [int(i) for i in ids if 0 <= int(i) < self.music_vocab_size
+                 and int(i) not in (self.pad_id, self.bos_id, self.eos_id)]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                return self._checked(self.miditok.decode(music))
+            except Exception:  # repaired below: decoding must never crash
+                pass
+            try:
+                repaired = _grammatical([t for i in music for t in self.base_tokens(i)])
+                if self.miditok.is_trained:
+                    return self._checked(self.miditok.decode(self._ids_of_base(repaired)))
+                return self._checked(self.miditok.decode(
+                    [self.miditok.vocab[t] for t in repaired]))
+            except Exception:  # the last resort must not raise either
+                return _empty_score()
+
+    def _ids_of_base(self, tokens: list[str]) -> list[int]:
+        """Re-encode base tokens with the learned model (after a grammar repair)."""
+        from miditok import TokSequence
+
+        seq = TokSequence(tokens=tokens)
+        self.miditok.complete_sequence(seq)
+        self.miditok.encode_token_ids(seq)
+        return list(seq.ids)
+
+    @staticmethod
+    def _checked(score: Score) -> Score:
+        score.dumps_midi()  # a score MidiTok built but symusic cannot write counts as a failure
+        return score
+
+
+def _grammatical(tokens: list[str]) -> list[str]:
+    """Keep REMI events in a decodable order: Program → Pitch → Velocity → Duration quads."""
+    out: list[str] = []
+    note: list[str] = []
+    expect = ("Program_", ("Pitch_", "PitchDrum_"), "Velocity_", "Duration_")
+    for token in tokens:
+        kind = token.split("_", 1)[0] + "_"
+        if kind in ("Bar_", "Position_", "Tempo_", "TimeSig_"):
+            if kind == "TimeSig_" and (not out or not out[-1].startswith("Bar_")):
+                continue
+            note = []
+            out.append(token)
+            continue
+        wanted = expect[len(note)]
+        if kind == wanted or (isinstance(wanted, tuple) and kind in wanted):
+            note.append(token)
+            if len(note) == len(expect):
+                out.extend(note)
+                note = []
+        else:
+            note = [token] if kind == "Program_" else []
+    return out
+
+
+def _empty_score() -> Score:
+    return Score(TICKS_PER_QUARTER)
