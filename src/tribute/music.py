@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 from symusic import Score, Track
@@ -151,7 +151,12 @@ class SongMeta:
     split: str = ""
 
     def to_json(self) -> dict:
-        return asdict(self)
+        # Shallow copies, not dataclasses.asdict: asdict deep-copies and is 10x slower.
+        data = dict(vars(self))
+        data["labels"] = dict(self.labels)
+        data["warnings"] = list(self.warnings)
+        data["tracks"] = [dict(vars(t)) for t in self.tracks]
+        return data
 
     @classmethod
     def from_json(cls, data: dict) -> SongMeta:

@@ -120,7 +120,7 @@ def build(
             )
             metas.append(meta)
             midis.append(piece.midi)
-            grams.append(np.asarray(piece.grams or [], dtype=np.uint64))
+            grams.append(np.frombuffer(piece.grams, dtype="<u8").astype(np.uint64))
     report["cache_hits"] = sum(r.cached for r in results)
 
     keep = _drop_exact_duplicates(metas, report)

@@ -82,28 +82,45 @@ class UnionFind:
 
 
 def similar_pairs(grams: Sequence[np.ndarray], jaccard: float = JACCARD) -> list[tuple[int, int]]:
-    """Pairs (i, j), i < j, whose n-gram sets have Jaccard ≥ ``jaccard``."""
-    postings: dict[int, list[int]] = defaultdict(list)
-    for index, hashes in enumerate(grams):
-        for value in hashes.tolist():
-            postings[value].append(index)
-    shared: Counter[tuple[int, int]] = Counter()
-    formulas = [0] * len(grams)  # per piece: n-grams too common to propose pairs
-    for members in postings.values():
-        if len(members) > MAX_POSTING:
-            for index in members:
-                formulas[index] += 1
-            continue
-        for a_pos, a in enumerate(members):
-            for b in members[a_pos + 1 :]:
-                shared[(a, b)] += 1
+    """Pairs (i, j), i < j, whose n-gram sets have Jaccard ≥ ``jaccard``.
+
+    Vectorized inverted index: all (n-gram, piece) entries sorted by n-gram; pairs of pieces
+    that share an n-gram are entries ``d`` apart within one run of equal n-grams, found for
+    d = 1, 2, … while any run is still that long.
+    """
+    sizes = np.array([len(g) for g in grams], dtype=np.int64)
+    if len(grams) < 2 or not sizes.sum():
+        return []
+    values = np.concatenate([np.asarray(g, dtype=np.uint64) for g in grams])
+    owners = np.repeat(np.arange(len(grams), dtype=np.int64), sizes)
+    order = np.lexsort((owners, values))
+    values, owners = values[order], owners[order]
+    # Run lengths of equal n-grams; entries in runs longer than MAX_POSTING are formulas.
+    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
+    lengths = np.diff(np.r_[starts, len(values)])
+    run_length = np.repeat(lengths, lengths)
+    formula = run_length > MAX_POSTING
+    formulas = np.bincount(owners[formula], minlength=len(grams))
+    values, owners = values[~formula], owners[~formula]
+
+    codes = []
+    position = np.arange(len(values) - 1)
+    for distance in range(1, MAX_POSTING):
+        position = position[position + distance < len(values)]
+        position = position[values[position] == values[position + distance]]
+        if not len(position):
+            break
+        codes.append(owners[position] * len(grams) + owners[position + distance])
+    if not codes:
+        return []
+    pair_codes, shared = np.unique(np.concatenate(codes), return_counts=True)
+    first, second = pair_codes // len(grams), pair_codes % len(grams)
+    # Jaccard ≥ t needs common ≥ t·max(|A|, |B|); common ≤ shared + A's formula n-grams.
+    bound = shared + formulas[first] >= jaccard * np.maximum(sizes[first], sizes[second])
     pairs = []
-    for (a, b), count in shared.items():
-        # Jaccard ≥ t needs common ≥ t·max(|A|, |B|); common ≤ count + A's formula n-grams.
-        if count + formulas[a] < jaccard * max(len(grams[a]), len(grams[b])):
-            continue
+    for a, b in zip(first[bound].tolist(), second[bound].tolist(), strict=True):
         common = len(np.intersect1d(grams[a], grams[b], assume_unique=True))
-        union = len(grams[a]) + len(grams[b]) - common
+        union = sizes[a] + sizes[b] - common
         if union and common / union >= jaccard:
             pairs.append((a, b))
     return pairs

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -24,7 +25,7 @@ from tribute.corpus.readers import MAX_FILE_BYTES, SkipFile, read
 from tribute.paths import atomic_write_text, cache_dir
 
 # Bump when readers or normalization change what they produce: old cache entries are ignored.
-INGEST_VERSION = 2
+INGEST_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -35,11 +36,15 @@ class IngestSettings:
     use_cache: bool = True
 
     def key(self) -> str:
-        payload = json.dumps(
-            {"v": INGEST_VERSION, "normalize": asdict(self.normalize), "ngram": self.ngram},
-            sort_keys=True,
-        )
-        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+        return _settings_key(self.normalize, self.ngram)
+
+
+@functools.lru_cache(maxsize=8)
+def _settings_key(normalize: NormalizeConfig, ngram: int) -> str:
+    payload = json.dumps(
+        {"v": INGEST_VERSION, "normalize": asdict(normalize), "ngram": ngram}, sort_keys=True
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
 @dataclass
@@ -49,7 +54,7 @@ class PieceResult:
     reason: str = ""  # non-empty: skipped, with this one-line reason
     meta: dict | None = None  # SongMeta JSON (no id, labels, source, family, split yet)
     midi: bytes = b""
-    grams: list[int] | None = None  # melody interval n-gram hashes
+    grams: bytes = b""  # melody interval n-gram hashes, uint64 little-endian
 
 
 @dataclass
@@ -132,7 +137,7 @@ def _piece(raw, settings: IngestSettings) -> PieceResult:
         title=raw.title,
         meta=meta.to_json(),
         midi=score.dumps_midi(),
-        grams=[int(g) for g in grams],
+        grams=grams.astype("<u8").tobytes(),
     )
 
 
@@ -142,16 +147,25 @@ def _cache_path(sha: str, settings: IngestSettings) -> Path:
 
 def _store_cache(entry: Path, result: FileResult) -> None:
     pieces = [
-        {**asdict(p), "midi": base64.b64encode(p.midi).decode("ascii")} for p in result.pieces or []
+        {**vars(p), "midi": _b64(p.midi), "grams": _b64(p.grams)} for p in result.pieces or []
     ]
     with contextlib.suppress(OSError):  # a full or read-only cache only costs speed
         atomic_write_text(entry, json.dumps({"reason": result.reason, "pieces": pieces}))
 
 
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
 def _load_cache(entry: Path) -> tuple[str, list[PieceResult]] | None:
     try:
         data = json.loads(entry.read_text(encoding="utf-8"))
-        pieces = [PieceResult(**{**p, "midi": base64.b64decode(p["midi"])}) for p in data["pieces"]]
+        pieces = [
+            PieceResult(
+                **{**p, "midi": base64.b64decode(p["midi"]), "grams": base64.b64decode(p["grams"])}
+            )
+            for p in data["pieces"]
+        ]
         return data["reason"], pieces
     except (OSError, ValueError, KeyError, TypeError):
         return None  # a damaged entry is simply recomputed
