@@ -29,6 +29,7 @@ from tribute.render.chords import PITCH_NAMES, detect_chords, estimate_key, key_
 from tribute.render.timeline import bar_starts, end_tick
 
 MAX_SCORE_BARS = 600  # ~20 min of 4/4 at 120 qpm; a longer score is a broken file, not a song
+SHORTEST_REST_QUARTERS = Fraction(1, 4)  # a shorter gap before the next onset is articulation
 MIN_TEMPO_CHANGE_QPM = 2.0  # smaller tempo wobbles (rubato, humanized files) are not written
 MSCORE_TIMEOUT_S = 300
 MSCORE_NAMES = ("mscore3", "musescore3", "mscore", "musescore")
@@ -66,7 +67,9 @@ def _quantize(quarters: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def quantized_events(score: Score, track_index: int) -> list[tuple[Fraction, Fraction, list[int]]]:
     """(offset, duration, MIDI pitches) in quarter notes, one entry per onset of a track.
 
-    Durations are cut at the next onset; drum hits last until the next hit, at most a quarter.
+    Durations are cut at the next onset, and stretched to it over a gap shorter than a
+    sixteenth (articulation, not a rest a player would read); drum hits last until the next
+    hit, at most a quarter.
     """
     track = score.tracks[track_index]
     if track.note_num() == 0:
@@ -74,13 +77,18 @@ def quantized_events(score: Score, track_index: int) -> list[tuple[Fraction, Fra
     tpq = score.ticks_per_quarter
     notes = track.notes.numpy()
     start_n, start_g = _quantize(notes["time"] / tpq)
-    ends = (notes["time"] + notes["duration"]) / tpq
-    end_n = np.maximum(np.round(ends * start_g).astype(np.int64), start_n + 1)  # same grid
+    end_n, end_g = _quantize((notes["time"] + notes["duration"]) / tpq)
     groups: dict[Fraction, tuple[Fraction, set[int]]] = {}
-    for sn, sg, en, pitch in zip(
-        start_n.tolist(), start_g.tolist(), end_n.tolist(), notes["pitch"].tolist(), strict=True
+    for sn, sg, en, eg, pitch in zip(
+        start_n.tolist(),
+        start_g.tolist(),
+        end_n.tolist(),
+        end_g.tolist(),
+        notes["pitch"].tolist(),
+        strict=True,
     ):
-        onset, end = Fraction(sn, sg), Fraction(en, sg)
+        onset, end = Fraction(sn, sg), Fraction(en, eg)
+        end = max(end, onset + Fraction(1, sg))  # at least one grid step
         longest, pitches = groups.get(onset, (end, set()))
         pitches.add(int(pitch))
         groups[onset] = (max(longest, end), pitches)
@@ -88,10 +96,12 @@ def quantized_events(score: Score, track_index: int) -> list[tuple[Fraction, Fra
     events = []
     for i, onset in enumerate(onsets):
         end, pitches = groups[onset]
-        if track.is_drum and i + 1 < len(onsets):
-            end = onset + 1  # a hit rings until the next one; the last one keeps its own length
         if i + 1 < len(onsets):
-            end = min(end, onsets[i + 1])
+            following = onsets[i + 1]
+            if track.is_drum:
+                end = onset + 1  # a hit rings until the next one; the last keeps its length
+            if end > following or following - end < SHORTEST_REST_QUARTERS:
+                end = following
         events.append((onset, end - onset, sorted(pitches)))
     return events
 

@@ -1,0 +1,211 @@
+"""Rendering speed: audio as a multiple of real time on one core, score engraving time per page.
+
+    python benchmarks/render_bench.py [--bars 64] [--repeats 3] [--out benchmarks/render_bench.json]
+
+Audio: tribute's renderer (:class:`tribute.render.audio.Synth`, the SoundFont loaded once) against
+the baseline in the same run — the ``fluidsynth`` command line's fast file render of the same
+MIDI file with the same SoundFont, which loads the SoundFont on every call. Both are pinned to
+one CPU core. Score: the symusic → music21 → MusicXML conversion, MuseScore 3's PDF and verovio's
+SVG of the same MusicXML, each per page. The song is tests/songs.py's four-piece band song
+(drums, bass, guitar chords, lead), ``--bars`` bars at 120 qpm (64 bars = 128 s).
+
+Writes the numbers, the machine and the versions as JSON (``--out``) and prints a Markdown table
+to paste into benchmarks/render_bench.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from importlib.metadata import version
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from songs import band_song  # noqa: E402
+from tribute.render import audio, score  # noqa: E402
+from tribute.render.pianoroll import draw_pianoroll  # noqa: E402
+
+CORE = 0  # every measurement runs pinned to this CPU
+
+
+def best_of(repeats: int, work) -> float:
+    """Fastest wall time of ``repeats`` runs, in seconds (the least disturbed by other load)."""
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def pdf_pages(path: Path) -> int:
+    return max(1, len(re.findall(rb"/Type\s*/Page[^s]", path.read_bytes())))
+
+
+def machine() -> dict:
+    cpu = "unknown"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        found = re.search(r"model name\s*:\s*(.+)", cpuinfo.read_text())
+        cpu = found.group(1).strip() if found else cpu
+    return {
+        "platform": platform.platform(),
+        "cpu": cpu,
+        "cores_visible": os.cpu_count(),
+        "pinned_to_core": CORE,
+        "python": platform.python_version(),
+        "load_average_1min_at_start": round(os.getloadavg()[0], 2),
+    }
+
+
+def versions() -> dict:
+    lib = audio._load_library()
+    lib.fluid_version_str.restype = audio.ctypes.c_char_p
+    found = {"libfluidsynth": lib.fluid_version_str().decode()}
+    for package in ("symusic", "music21", "verovio", "matplotlib", "soundfile", "pyloudnorm"):
+        found[package] = version(package)
+    mscore = score.find_mscore()
+    if mscore:
+        done = subprocess.run(
+            [mscore, "--version"],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+        )
+        found["mscore"] = (done.stdout or done.stderr).strip().splitlines()[-1]
+    return found
+
+
+def bench_audio(midi: Path, song, soundfont: Path, repeats: int, work: Path) -> dict:
+    """Ours and the baseline alternate, run by run, so that both meet the same machine load."""
+    song_s = audio.song_seconds(song)
+    started = time.perf_counter()
+    synth = audio.Synth(soundfont)
+    load_s = time.perf_counter() - started
+    seconds = song.to("second")
+    tracks = [i for i, t in enumerate(seconds.tracks) if t.note_num()]
+    cli = shutil.which("fluidsynth")
+    out = work / "baseline.wav"
+    command = [
+        cli or "fluidsynth",
+        "-ni",
+        "-q",
+        "-F",
+        str(out),
+        "-r",
+        "44100",
+        str(soundfont),
+        str(midi),
+    ]
+    pin = lambda: os.sched_setaffinity(0, {CORE})  # noqa: E731
+    mix, stems, baseline = [], [], []
+    for _ in range(repeats):
+        mix.append(best_of(1, lambda: synth.render(seconds)))
+        stems.append(best_of(1, lambda: [synth.render(seconds, [i]) for i in tracks]))
+        if cli:  # the baseline: one process per file, the SoundFont loaded each time
+            baseline.append(
+                best_of(
+                    1,
+                    lambda: subprocess.run(
+                        command, check=True, preexec_fn=pin, capture_output=True
+                    ),
+                )
+            )
+    synth.close()
+    result = {
+        "soundfont": soundfont.name,
+        "song_s": round(song_s, 2),
+        "load_s": round(load_s, 3),
+        "mix_s": round(min(mix), 3),
+        "mix_x_realtime": round(song_s / min(mix), 1),
+        "stems_s": round(min(stems), 3),
+        "stems_x_realtime": round(song_s / min(stems), 1),
+        "ours_load_plus_mix_x_realtime": round(song_s / (load_s + min(mix)), 1),
+    }
+    if baseline:
+        result |= {
+            "baseline": "fluidsynth -ni -F (load + render)",
+            "baseline_s": round(min(baseline), 3),
+            "baseline_x_realtime": round(song_s / min(baseline), 1),
+        }
+    return result
+
+
+def bench_score(song, repeats: int, work: Path) -> dict:
+    xml = work / "bench.musicxml"
+    convert_s = best_of(repeats, lambda: score.write_musicxml(score.to_music21(song, "bench"), xml))
+    result = {"musicxml_s": round(convert_s, 3)}
+    svg_pages: list[Path] = []
+
+    def svg():
+        svg_pages[:] = score.engrave_svg(xml, work / "bench")
+
+    svg_s = best_of(repeats, svg)
+    result |= {"svg_pages": len(svg_pages), "svg_s_per_page": round(svg_s / len(svg_pages), 3)}
+    if score.find_mscore():
+        pdf = work / "bench.pdf"
+        pdf_s = best_of(repeats, lambda: score.engrave_pdf(xml, pdf))
+        pages = pdf_pages(pdf)
+        result |= {
+            "pdf_pages": pages,
+            "pdf_s_per_page": round(pdf_s / pages, 3),
+            "pdf_s_total": round(pdf_s, 3),
+        }
+    roll = work / "bench.png"
+    result["pianoroll_s"] = round(best_of(repeats, lambda: draw_pianoroll(song, roll, "b")), 3)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bars", type=int, default=64)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "render_bench.json")
+    args = parser.parse_args()
+    os.sched_setaffinity(0, {CORE})
+    song = band_song(11, bars=args.bars)
+    soundfonts = [Path(p) for p in audio.SOUNDFONT_PATHS[:3] if Path(p).is_file()]
+    unique = list(dict.fromkeys(p.resolve() for p in soundfonts))
+    with tempfile.TemporaryDirectory(prefix="tribute-bench-") as tmp:
+        work = Path(tmp)
+        midi = work / "bench.mid"
+        song.dump_midi(str(midi))
+        report = {
+            "command": f"python benchmarks/render_bench.py --bars {args.bars} "
+            f"--repeats {args.repeats}",
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "machine": machine(),
+            "versions": versions(),
+            "song": {
+                "bars": args.bars,
+                "tracks": len(song.tracks),
+                "notes": sum(t.note_num() for t in song.tracks),
+            },
+            "audio": [bench_audio(midi, song, sf, args.repeats, work) for sf in unique],
+            "score": bench_score(song, args.repeats, work),
+        }
+        report["machine"]["load_average_1min_at_end"] = round(os.getloadavg()[0], 2)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps(report, indent=2))
+    print("\n| SoundFont | tribute mix | tribute stems | baseline fluidsynth CLI |")
+    print("|---|---|---|---|")
+    for row in report["audio"]:
+        print(
+            f"| {row['soundfont']} | {row['mix_x_realtime']}× | {row['stems_x_realtime']}× | "
+            f"{row.get('baseline_x_realtime', '-')}× |"
+        )
+
+
+if __name__ == "__main__":
+    main()
