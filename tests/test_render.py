@@ -283,6 +283,8 @@ def test_fixture_score_keeps_key_meters_tempo_and_drum_staff(score_run):
     assert len(bass.getElementsByClass("Measure")) == 13  # the last string chord lasts 2 bars
     marks = [m.number for m in parsed.recurse().getElementsByClass("MetronomeMark")]
     assert marks == [100, 132]
+    marks = [m.content for m in drums.recurse().getElementsByClass("RehearsalMark")]
+    assert marks == ["Intro", "Verse"]
     flute = parsed.parts[4]
     assert any(n.duration.tuplets for n in flute.recurse().notes)  # the triplets survived
 
@@ -345,6 +347,28 @@ def test_chords_split_a_bar_only_when_the_harmony_moves(tmp_path):
     score.tracks.append(keys)
     assert [c.figure for c in detect_chords(score, [0])] == ["C", "Am", "F"]
     assert [c.start_tick for c in detect_chords(score, [0])] == [0, 4 * TPQ, 6 * TPQ]
+
+
+def test_power_chords_and_single_notes():
+    score = Score(TPQ)
+    guitar = Track("Guitar", 29)
+    for pitch in (40, 47, 52):  # E5: root, fifth, octave
+        guitar.notes.append(Note(0, 4 * TPQ, pitch, 90))
+    guitar.notes.append(Note(4 * TPQ, 4 * TPQ, 70, 90))  # one held note is no chord
+    score.tracks.append(guitar)
+    assert [c.figure for c in detect_chords(score, [0])] == ["E5"]
+
+
+def test_rendering_imports_without_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, tribute.render, tribute.render.audio, tribute.render.score, "
+        "tribute.render.pianoroll, tribute.cli.render; "
+        "assert 'torch' not in sys.modules, 'torch imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_quantization_snaps_to_sixteenths_and_triplets():

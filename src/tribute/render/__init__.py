@@ -175,9 +175,9 @@ def _attempt(result: SongResult, kind: str, work) -> None:
 def _render_one(
     score: Score, out: Path, stem: str, config: RenderConfig, synth, result: SongResult
 ) -> None:
-    from tribute.render.timeline import end_tick
+    from tribute.render.audio import song_seconds
 
-    result.duration_s = round(float(score.to("second").end()), 3) if end_tick(score) else 0.0
+    result.duration_s = round(song_seconds(score), 3)
     if synth is not None:
         _attempt(result, "audio", lambda: _audio(score, out, stem, config, synth))
     if config.score_formats:

@@ -30,6 +30,7 @@ TARGET_LUFS = -16.0  # a common loudness target for music on the web (AES stream
 CEILING_DBFS = -1.0  # sample peak ceiling: 1 dB of headroom for lossy encoders downstream
 MAX_SONG_S = 30 * 60  # a longer "song" is almost certainly a broken tempo map
 DRUM_BANK = 128  # SoundFont bank of GM drum kits
+MIDI_CHANNELS = 256  # FluidSynth's maximum: one channel per track, beyond the 16 of a MIDI file
 _BLOCK = 64  # FluidSynth's internal block (samples): events take effect at block boundaries
 
 INSTALL_HINT = (
@@ -142,7 +143,7 @@ class Synth:
         self._settings = lib.new_fluid_settings()
         lib.fluid_settings_setnum(self._settings, b"synth.sample-rate", float(sample_rate_hz))
         lib.fluid_settings_setnum(self._settings, b"synth.gain", 0.5)
-        lib.fluid_settings_setint(self._settings, b"synth.midi-channels", 256)
+        lib.fluid_settings_setint(self._settings, b"synth.midi-channels", MIDI_CHANNELS)
         lib.fluid_settings_setint(self._settings, b"synth.polyphony", 512)
         self._synth = lib.new_fluid_synth(self._settings)
         if not self._synth:
@@ -216,12 +217,13 @@ class Synth:
     def _events(self, score: Score, tracks) -> np.ndarray:
         """All events of the chosen tracks as rows (sample, kind, channel, a, b), time-sorted.
 
-        Each track gets its own channel (256 are configured), so two tracks with the same program
-        or two drum kits never steal each other's controllers.
+        Each track gets its own channel (MIDI_CHANNELS are configured), so two tracks with the
+        same program or two drum kits never steal each other's controllers.
         """
         lib, synth, sr = self._lib, self._synth, self.sample_rate_hz
         rows = []
-        for channel, index in enumerate(tracks):
+        for number, index in enumerate(tracks):
+            channel = number % MIDI_CHANNELS
             track = score.tracks[index]
             lib.fluid_synth_set_channel_type(synth, channel, 1 if track.is_drum else 0)
             lib.fluid_synth_bank_select(synth, channel, DRUM_BANK if track.is_drum else 0)

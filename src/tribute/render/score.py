@@ -189,7 +189,7 @@ def _check_size(score: Score) -> int:
 
 def _frame(score: Score, title: str, keysig, parts: list) -> object:
     """A music21 Score of ``parts`` with title, meters, key, tempo and bar lines filled in."""
-    from music21 import metadata, meter, stream, tempo
+    from music21 import expressions, metadata, meter, stream, tempo
 
     tpq = score.ticks_per_quarter
     bars = bar_starts(score)
@@ -210,11 +210,17 @@ def _frame(score: Score, title: str, keysig, parts: list) -> object:
         if keysig is not None and not is_drum:
             part.insert(0, keysig.__deepcopy__())
         if index == 0:
+            for marker in score.markers:  # section names as rehearsal marks, on a sixteenth
+                text = str(marker.text).strip()
+                if text:
+                    offset = Fraction(round(int(marker.time) * 4 / tpq), 4)
+                    part.insert(offset, expressions.RehearsalMark(text))
             written = None
             for change in tempos or []:
                 qpm = float(change.qpm)
                 if written is None or abs(qpm - written) >= MIN_TEMPO_CHANGE_QPM:
                     mark = tempo.MetronomeMark(number=round(qpm))
+                    mark.placement = "above"  # MuseScore 3 puts an unplaced tempo below the staff
                     part.insert(Fraction(int(change.time), tpq), mark)
                     written = qpm
         part.makeRests(
