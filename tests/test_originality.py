@@ -8,9 +8,9 @@ import pytest
 from symusic import Note, Score, Track
 
 from songs import TPQ, band_song
-from tribute.originality import Checker, Settings, melody_tokens
+from tribute.originality import Checker, Settings, longest_common_run, melody_tokens
 from tribute.originality.check import song_from_score
-from tribute.originality.features import song_streams
+from tribute.originality.features import batch_streams, song_streams
 
 BARS = 16
 BAR_TICKS = 4 * TPQ
@@ -185,3 +185,28 @@ def test_stream_roles_of_a_band_song():
     assert roles == ["bass", "chords", "drums", "lead", "other"]
     drums = next(s for s in streams if s.role == "drums")
     assert len(drums.tokens) == 4 and len(set(drums.tokens.tolist())) == 1  # one groove, 4 bars
+
+
+def test_batched_streams_equal_single_song_streams():
+    songs = [song(band_song(s, bars=4, with_names=s % 2 == 0, drums=s % 3 > 0), f"b{s}")
+             for s in range(8)]
+    songs[3].meta.lead_track = None  # no lead: the skyline of all parts stands in
+    songs.append(song(Score(TPQ), "empty"))
+    for one, batched in zip(songs, batch_streams(songs, Settings()), strict=True):
+        single = song_streams(one, Settings())
+        assert [(s.role, s.track) for s in single] == [(s.role, s.track) for s in batched]
+        for a, b in zip(single, batched, strict=True):
+            for name in ("tokens", "bar_from", "bar_to", "pitches"):
+                np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+
+
+def test_index_lead_run_equals_exact_longest_run(checker):
+    """The seeded index finds the same lead-vs-lead run as the exact binary search."""
+    index = checker.index
+    leads = [index.stream_tokens(s) for s in range(index.n_streams)
+             if index.stream_role[s] == 0]  # every training song's lead stream
+    for seed in (3, 1002, 1003):
+        query = song(splice(band_song(seed, bars=BARS), band_song(8, bars=BARS), 12), "q")
+        exact = longest_common_run(melody_tokens(query.score, query.meta.lead_track), leads)
+        lead = checker.check(query).roles["lead"]
+        assert (lead.length if lead else 0) == (exact.length if exact.length >= 6 else 0)

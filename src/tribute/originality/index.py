@@ -26,6 +26,7 @@ from tribute.originality.features import (
     STREAM_ROLES,
     Settings,
     Stream,
+    _group_starts,
     batch_streams,
     batches,
 )
@@ -37,16 +38,18 @@ _CHUNK_TOKENS = 1 << 18  # hash 262 k tokens at a time: ngram_hashes materialize
 class GramTable:
     """Sorted unique n-gram hashes, their document frequency and (seeds only) positions."""
 
-    keys: np.ndarray  # uint64, sorted, unique
+    keys: np.ndarray  # uint64, sorted, unique: the top 64 - shift bits of each n-gram hash
     df: np.ndarray  # int32: songs holding each key
+    shift: int = 0
     offsets: np.ndarray | None = None  # int64 CSR into positions (len(keys) + 1)
     positions: np.ndarray | None = None  # int64 token positions, grouped by key
 
     def find(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(slot in keys, found) for each hash."""
+        """(slot in keys, found) for each n-gram hash."""
         if len(self.keys) == 0:
             zero = np.zeros(len(hashes), dtype=np.int64)
             return zero, zero.astype(bool)
+        hashes = _mix(hashes) >> np.uint64(self.shift)
         slot = np.searchsorted(self.keys, hashes).clip(0, len(self.keys) - 1)
         return slot, self.keys[slot] == hashes
 
@@ -179,8 +182,12 @@ class OriginalityIndex:
     # ----------------------------------------------------------------------------------------
 
     def _table(self, n: int, positions: bool) -> GramTable:
-        hashes, starts = [], []
         bounds = self.stream_start
+        lengths = np.diff(bounds)
+        # Window p is an n-gram of one stream if it ends before its stream does.
+        stream_end = np.repeat(bounds[1:], lengths)
+        token_song = np.repeat(self.stream_song, lengths)
+        hashes, starts = [], []
         cut = 0
         while cut < len(bounds) - 1:
             # A chunk of whole streams, about _CHUNK_TOKENS long.
@@ -190,31 +197,55 @@ class OriginalityIndex:
             h = ngram_hashes(self.tokens[lo:hi], n)
             if len(h):
                 pos = np.arange(lo, lo + len(h))
-                stream = np.searchsorted(bounds, pos, side="right") - 1
-                valid = pos + n <= bounds[stream + 1]
+                valid = pos + n <= stream_end[lo:lo + len(h)]
                 hashes.append(h[valid])
                 starts.append(pos[valid])
             cut = end
         if not hashes:
             empty = np.zeros(0, dtype=np.uint64)
-            return GramTable(empty, np.zeros(0, dtype=np.int32),
+            return GramTable(empty, np.zeros(0, dtype=np.int32), 0,
                              np.zeros(1, dtype=np.int64) if positions else None,
                              np.zeros(0, dtype=np.int64) if positions else None)
-        flat = np.concatenate(hashes)
-        pos = np.concatenate(starts)
-        order = np.argsort(flat, kind="stable")  # positions stay ascending within a key
-        flat, pos = flat[order], pos[order]
-        song = self.stream_song[self.stream_of(pos)]
+        # One sort of packed (hash top bits | position) words: keys keep 64 - shift bits of
+        # the hash (≥ 38 for 33 M tokens; seeds are verified token by token anyway).
+        shift = max(len(self.tokens).bit_length(), 1)
+        mask = np.uint64((1 << shift) - 1)
+        packed = _mix(np.concatenate(hashes)) & ~mask
+        packed |= np.concatenate(starts).astype(np.uint64)
+        packed.sort()
+        flat = packed >> np.uint64(shift)
+        pos = (packed & mask).astype(np.int64)
+        del packed
         new_key = np.ones(len(flat), dtype=bool)
         new_key[1:] = flat[1:] != flat[:-1]
-        new_pair = new_key.copy()
-        new_pair[1:] |= song[1:] != song[:-1]
         key_start = np.flatnonzero(new_key)
-        df = np.add.reduceat(new_pair.astype(np.int32), key_start).astype(np.int32)
+        size = np.diff(np.append(key_start, len(flat)))
+        # Document frequency: 1 for a gram seen once (most of them); else distinct songs among
+        # its rows, counted on the rows of repeated grams only.
+        df = np.ones(len(key_start), dtype=np.int32)
+        repeated = np.flatnonzero(size > 1)
+        if len(repeated):
+            rows = np.flatnonzero(np.repeat(size > 1, size))
+            group = np.repeat(np.arange(len(repeated)), size[repeated])
+            pair = np.sort(group * np.int64(len(self.songs) + 1) + token_song[pos[rows]])
+            distinct = pair[_group_starts(pair)]  # (np.unique hashes first: slower here)
+            df[repeated] = np.bincount(distinct // (len(self.songs) + 1),
+                                       minlength=len(repeated))
         if not positions:
-            return GramTable(flat[key_start], df)
+            return GramTable(flat[key_start], df, shift)
         offsets = np.append(key_start, len(flat)).astype(np.int64)
-        return GramTable(flat[key_start], df, offsets, pos.astype(np.int64))
+        return GramTable(flat[key_start], df, shift, offsets, pos)
+
+
+def _mix(hashes: np.ndarray) -> np.ndarray:
+    """SplitMix64 finalizer: spreads every input bit over the top bits that keys keep (a
+    polynomial hash's top bits barely depend on the last token)."""
+    h = hashes ^ (hashes >> np.uint64(30))
+    with np.errstate(over="ignore"):
+        h *= np.uint64(0xBF58476D1CE4E5B9)
+        h ^= h >> np.uint64(27)
+        h *= np.uint64(0x94D049BB133111EB)
+    return h ^ (h >> np.uint64(31))
 
 
 def content_key(meta: SongMeta) -> str:

@@ -149,7 +149,7 @@ def corpus_index(corpus: str | Path | Corpus, settings: Settings = DEFAULT_SETTI
 
 
 def _table_arrays(table: GramTable) -> dict[str, np.ndarray]:
-    out = {"keys": table.keys, "df": table.df}
+    out = {"keys": table.keys, "df": table.df, "shift": np.array(table.shift)}
     if table.offsets is not None:
         out.update(offsets=table.offsets, positions=table.positions)
     return out
@@ -158,6 +158,7 @@ def _table_arrays(table: GramTable) -> dict[str, np.ndarray]:
 def _table_from(tables: dict[str, np.ndarray], prefix: str) -> GramTable:
     try:
         return GramTable(tables[f"{prefix}_keys"], tables[f"{prefix}_df"],
-                         tables.get(f"{prefix}_offsets"), tables.get(f"{prefix}_positions"))
+                         int(tables[f"{prefix}_shift"]), tables.get(f"{prefix}_offsets"),
+                         tables.get(f"{prefix}_positions"))
     except KeyError as exc:
         raise TributeError(f"originality index lacks table {prefix}: rebuild it") from exc
