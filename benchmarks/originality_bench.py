@@ -1,6 +1,7 @@
 """Originality index benchmark (SPEC §5: build ≥ 1,000 songs/s, query < 100 ms at 10 k songs).
 
-    python benchmarks/originality_bench.py --songs 10000 --bars 32 --out benchmarks/originality_results.json
+    python benchmarks/originality_bench.py --songs 10000 --bars 32 \\
+        --out benchmarks/originality_results.json
 
 1. Writes a synthetic ingested corpus (``tests/songs.py`` band songs: drums, bass, guitar, lead;
    normalized to the corpus grid) unless it exists at ``--corpus``.
@@ -32,7 +33,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from songs import band_song  # noqa: E402
-
 from tribute.corpus.store import Corpus  # noqa: E402
 from tribute.music import Song  # noqa: E402
 from tribute.originality import Checker, calibrate, save  # noqa: E402
@@ -62,10 +62,9 @@ def write_corpus(root: Path, n_songs: int, bars: int) -> None:
 
 
 def machine() -> dict:
-    cpu = ""
     try:
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
-                   if line.startswith("model name"))
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+        cpu = next(x.split(":", 1)[1].strip() for x in lines if x.startswith("model name"))
     except (OSError, StopIteration):
         cpu = platform.processor()
     return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
