@@ -8,6 +8,7 @@ import pytest
 from symusic import Note, Score, Track
 
 from songs import TPQ, band_song
+from tribute.music import Song, SongMeta
 from tribute.originality import Checker, Settings, longest_common_run, melody_tokens
 from tribute.originality.check import song_from_score
 from tribute.originality.features import batch_streams, song_streams
@@ -139,8 +140,9 @@ def test_calibration_is_stored_and_reported(checker):
 
 
 def test_empty_and_drums_only_are_not_comparable(checker):
-    assert checker.check(song(Score(TPQ), "empty")).verdict == "not comparable"
-    drums = band_song(1, bars=BARS)
+    empty = Song(Score(TPQ), SongMeta(id="empty", title="", source="", format="midi"))
+    assert checker.check(empty).verdict == "not comparable"
+    drums = band_song(1, bars=BARS)  # (ingestion keeps drums-only files: they are songs)
     drums.tracks = [t for t in drums.tracks if t.is_drum]
     report = checker.check(song(drums, "drums"))
     assert report.verdict == "not comparable" and "drums" in report.reasons[0]
@@ -156,9 +158,16 @@ def test_other_settings_are_not_comparable(checker):
 def test_unreadable_file_is_not_comparable(checker, tmp_path):
     bad = tmp_path / "bad.mid"
     bad.write_bytes(b"MThd\x00\x00\x00\x06garbage")
-    report = checker.check_file(bad)
-    assert report.verdict == "not comparable" and "unreadable" in report.reasons[0]
-    assert checker.check_file(tmp_path / "missing.mid").verdict == "not comparable"
+    (report,) = checker.check_file(bad)
+    assert report.verdict == "not comparable" and "MIDI" in report.reasons[0], report.reasons
+    (report,) = checker.check_file(tmp_path / "missing.mid")
+    assert report.verdict == "not comparable" and "no such file" in report.reasons[0]
+    tiny = tmp_path / "tiny.mid"
+    short = band_song(1, bars=1)
+    short.tracks = [t for t in short.tracks if t.name == "Bass"]  # 4 notes
+    short.dump_midi(str(tiny))
+    (report,) = checker.check_file(tiny)
+    assert report.verdict == "not comparable" and "notes" in report.reasons[0]
 
 
 # --------------------------------------------------------------------------------------------
@@ -191,7 +200,7 @@ def test_batched_streams_equal_single_song_streams():
     songs = [song(band_song(s, bars=4, with_names=s % 2 == 0, drums=s % 3 > 0), f"b{s}")
              for s in range(8)]
     songs[3].meta.lead_track = None  # no lead: the skyline of all parts stands in
-    songs.append(song(Score(TPQ), "empty"))
+    songs.append(Song(Score(TPQ), SongMeta(id="empty", title="", source="", format="midi")))
     for one, batched in zip(songs, batch_streams(songs, Settings()), strict=True):
         single = song_streams(one, Settings())
         assert [(s.role, s.track) for s in single] == [(s.role, s.track) for s in batched]

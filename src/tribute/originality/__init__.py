@@ -11,7 +11,7 @@ Evaluation and fine-tuning use the plain sequence functions (:mod:`.runs`) on
 """
 
 from tribute.originality.calibration import calibrate
-from tribute.originality.check import Checker, check, read_song
+from tribute.originality.check import Checker, check, read_songs, song_from_score
 from tribute.originality.features import Settings, melody_tokens, song_streams
 from tribute.originality.index import OriginalityIndex
 from tribute.originality.report import Report, check_song
@@ -40,7 +40,8 @@ __all__ = [
     "melody_tokens",
     "ngram_novelty",
     "pairwise_longest_runs",
-    "read_song",
+    "read_songs",
     "save",
+    "song_from_score",
     "song_streams",
 ]

@@ -13,22 +13,18 @@ from pathlib import Path
 
 from symusic import Score
 
+from tribute.corpus.ingest import IngestSettings, ingest_file
+from tribute.corpus.normalize import normalize
+from tribute.corpus.readers import RawPiece, SkipFile
 from tribute.errors import TributeError
-from tribute.music import (
-    TICKS_PER_QUARTER,
-    Song,
-    SongMeta,
-    TrackInfo,
-    band_role,
-    pick_lead_track,
-)
+from tribute.music import Song, SongMeta
 from tribute.originality.calibration import calibrate
 from tribute.originality.features import DEFAULT_SETTINGS, Settings
 from tribute.originality.index import OriginalityIndex
 from tribute.originality.report import Report, check_song, not_comparable
 from tribute.originality.store import corpus_index
 
-MIDI_SUFFIXES = (".mid", ".midi", ".kar", ".rmi")
+MIDI_SUFFIXES = (".mid", ".midi", ".kar", ".rmi")  # what a folder argument stands for
 
 
 @dataclass
@@ -67,41 +63,46 @@ class Checker:
             return not_comparable(name, f"index built with other settings ({why})")
         return check_song(self.index, song, name, exclude_family=exclude_family)
 
-    def check_file(self, path: str | Path) -> Report:
+    def check_file(self, path: str | Path) -> list[Report]:
+        """Reports for every piece in a file (an ABC book holds several); never raises."""
         try:
-            song = read_song(path)
+            songs = read_songs(path)
         except TributeError as exc:
-            return not_comparable(str(path), str(exc))
-        return self.check(song, name=str(path))
+            return [not_comparable(str(path), str(exc))]
+        return [self.check(song, name=song.meta.source) if isinstance(song, Song)
+                else not_comparable(*song) for song in songs]
 
 
-def read_song(path: str | Path) -> Song:
-    """A MIDI file as a :class:`Song` (see :func:`song_from_score`)."""
+def read_songs(path: str | Path) -> list[Song | tuple[str, str]]:
+    """The pieces of a music file, read and normalized exactly as corpus ingestion does (any
+    format it reads); a piece it skips comes back as (name, reason)."""
     path = Path(path)
     if not path.is_file():
         raise TributeError(f"{path}: no such file")
+    result = ingest_file(str(path), IngestSettings(use_cache=False))
+    if result.reason:
+        raise TributeError(result.reason)
+    out: list[Song | tuple[str, str]] = []
+    for piece in result.pieces or []:
+        name = f"{path}{piece.part}"
+        if piece.reason:
+            out.append((name, piece.reason))
+            continue
+        meta = SongMeta.from_json(piece.meta)
+        meta.id, meta.source = f"{path.stem}{piece.part}", name
+        out.append(Song(Score.from_midi(piece.midi), meta))
+    return out
+
+
+def song_from_score(score: Score, song_id: str, title: str = "", family: str = "") -> Song:
+    """A :class:`Song` of a bare score, normalized as corpus ingestion does (corpus grid, roles,
+    lead track)."""
     try:
-        score = Score(str(path))
-    except Exception as exc:  # symusic raises plain RuntimeError/ValueError on bad bytes
-        raise TributeError(f"unreadable MIDI ({str(exc).splitlines()[0][:120]})") from exc
-    return song_from_score(score, path.stem, source=str(path))
-
-
-def song_from_score(score: Score, song_id: str, title: str = "", family: str = "",
-                    source: str = "") -> Song:
-    """A :class:`Song` of a bare score: quantized to the corpus grid, roles and lead assigned."""
-    score = score.resample(TICKS_PER_QUARTER, min_dur=1)
-    score.tracks = [t for t in score.tracks if t.note_num() > 0]
-    roles = [band_role(t.name, t.program, t.is_drum) for t in score.tracks]
-    infos = []
-    for track, role in zip(score.tracks, roles, strict=True):
-        pitches = track.notes.numpy()["pitch"]
-        infos.append(TrackInfo(track.name, track.program, track.is_drum, role, track.note_num(),
-                               int(pitches.min()), int(pitches.max())))
-    meta = SongMeta(id=song_id, title=title or song_id, source=source, format="midi",
-                    n_notes=score.note_num(), tracks=infos, family=family,
-                    lead_track=pick_lead_track(score.tracks, roles))
-    return Song(score, meta)
+        normal, meta = normalize(RawPiece(score=score, format="midi", title=title or song_id))
+    except SkipFile as exc:
+        raise TributeError(f"{song_id}: {exc}") from exc
+    meta.id, meta.family = song_id, family
+    return Song(normal, meta)
 
 
 def expand_paths(paths: Sequence[str | Path]) -> list[Path]:
@@ -125,7 +126,7 @@ def check(songs: Sequence[str | Path], against: Sequence[str | Path], as_json: b
     if not paths:
         raise TributeError("no songs to check")
     checker = Checker.open(against, settings, rebuild=rebuild)
-    reports = [checker.check_file(p) for p in paths]
+    reports = [report for p in paths for report in checker.check_file(p)]
     status = int(any(r.verdict == "not comparable" for r in reports))
     if as_json:
         record = {"against": [str(a) for a in against], "settings": settings.to_json(),
