@@ -131,8 +131,8 @@ def test_calibration_is_stored_and_reported(checker):
     lead = cal["roles"]["lead"]
     assert lead["n"] == len(TRAIN_SEEDS) and lead["length"]["max"] < 16
     report = checker.check(song(band_song(1001, bars=BARS), "q"))
-    assert report.calibrated and report.thresholds["lead"]["copy_at"] >= 16
-    assert "real songs" in report.text()
+    assert report.calibrated and report.thresholds["lead"]["copy_length"] >= 16
+    assert "real songs' L_w" in report.text()
 
 
 # --------------------------------------------------------------------------------------------

@@ -3,12 +3,15 @@
 Each sampled reference song is queried against the index without its own family (its own
 near-duplicates: the same hymn tune harmonized twice is one family, EVALUATION.md §1). The
 distribution of its per-role longest runs is what a real new song shares with the others;
-verdict thresholds come from it:
+verdict thresholds on the rarity-weighted run length L_w come from it:
 
-- ``review_at`` = max(review_floor, 95th percentile of weighted run length);
-- ``copy_at``  = max(copy_floor, 99th percentile). The 99th, not the maximum that EVALUATION.md P5
-  quotes: one undetected duplicate pair in a user's corpus would otherwise disable the guard.
-  The maximum is stored and reported beside it.
+- ``review_at``: the 95th percentile of L_w of real songs;
+- ``copy_at``: the 99th percentile — not the maximum that EVALUATION.md P5 quotes: one undetected
+  duplicate pair in a user's corpus would otherwise disable the guard. The maximum is stored
+  and reported beside it.
+
+A run must also be long in absolute terms (raw L ≥ ``review_floor`` / ``copy_floor`` tokens):
+see :mod:`tribute.originality.report`.
 """
 
 from __future__ import annotations
@@ -64,15 +67,14 @@ def baseline(index: OriginalityIndex, max_songs: int | None = None) -> dict:
 
 def calibrate(index: OriginalityIndex, max_songs: int | None = None) -> dict:
     """Compute, attach and return the index's calibration record."""
-    s = index.settings
     base = baseline(index, max_songs)
     roles = {}
     for role, row in base.pop("values").items():
         entry = {key: _stats(vals) for key, vals in row.items()}
         entry["n"] = len(row["length"])
         weighted = np.asarray(row["weighted"], dtype=np.float64)
-        entry["review_at"] = round(max(float(s.review_floor), _q(weighted, 95)), 2)
-        entry["copy_at"] = round(max(float(s.copy_floor), _q(weighted, 99)), 2)
+        entry["review_at"] = round(_q(weighted, 95), 2)
+        entry["copy_at"] = round(_q(weighted, 99), 2)
         roles[role] = entry
     base["roles"] = roles
     index.calibration = base

@@ -42,7 +42,7 @@ class GramTable:
     df: np.ndarray  # int32: songs holding each key
     shift: int = 0
     offsets: np.ndarray | None = None  # int64 CSR into positions (len(keys) + 1)
-    positions: np.ndarray | None = None  # int64 token positions, grouped by key
+    positions: np.ndarray | None = None  # int32 token positions (int64 past 2**31), by key
 
     def find(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(slot in keys, found) for each n-gram hash."""
@@ -234,7 +234,9 @@ class OriginalityIndex:
         if not positions:
             return GramTable(flat[key_start], df, shift)
         offsets = np.append(key_start, len(flat)).astype(np.int64)
-        return GramTable(flat[key_start], df, shift, offsets, pos)
+        small = len(self.tokens) < 2**31  # int32 positions: 4 bytes a token saved
+        return GramTable(flat[key_start], df, shift, offsets,
+                         pos.astype(np.int32) if small else pos)
 
 
 def _mix(hashes: np.ndarray) -> np.ndarray:

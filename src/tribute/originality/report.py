@@ -1,11 +1,15 @@
 """Per-song originality report: the longest copied run per role, novelty and a verdict.
 
-Verdict (thresholds from :mod:`tribute.originality.calibration`, per role, on rarity-weighted run
-length ``L_w``):
+Verdict, per role, from the longest shared run: its length L in tokens and its rarity-weighted
+length L_w (:mod:`tribute.originality.query`), against the human baseline of
+:mod:`tribute.originality.calibration`:
 
-- ``copy``: a melodic role (lead, bass, other pitched track) shares ``L_w >= copy_at`` with one
-  reference song, or the lead shares at least half of its length (EVALUATION.md P5: L_rel ≥ 0.5);
-- ``review``: a melodic role or the chord progression exceeds the 95th percentile of real songs;
+- ``copy``: a melodic role (lead, bass, other pitched track) shares a run with one reference song
+  that is long (L ≥ ``copy_floor``, 16: EVALUATION.md P5) and rarer than what 99 % of real songs
+  share (L_w ≥ ``copy_at``); or the lead shares at least half of itself (P5: L_rel ≥ 0.5) in a
+  run of L ≥ ``review_floor`` with L_w beyond the 95th percentile;
+- ``review``: a melodic role or the chord progression shares L ≥ ``review_floor`` (8) with L_w
+  beyond the 95th percentile of real songs (``review_at``);
 - ``original`` otherwise. Drum grooves are reported but never raise the verdict: shared grooves
   are the genre, shared hooks are not (SPEC §3.7).
 - ``not comparable``: the song has no pitched notes, or could not be read.
@@ -76,8 +80,8 @@ class Report:
                  + (f" — {'; '.join(self.reasons)}" if self.reasons else "")]
         for role, found in self.roles.items():
             limits = self.thresholds.get(role, {})
-            limit = (f"  [real songs: review > {limits['review_at']:.1f}, "
-                     f"copy ≥ {limits['copy_at']:.1f}]" if limits else "")
+            limit = (f"  [real songs' L_w: p95 {limits['review_at']:.1f}, "
+                     f"p99 {limits['copy_at']:.1f}]" if limits else "")
             if found is None:
                 lines.append(f"  {role:7s} no shared run{limit}")
                 continue
@@ -113,14 +117,15 @@ def not_comparable(name: str, reason: str) -> Report:
 
 
 def thresholds(index: OriginalityIndex) -> dict[str, dict[str, float]]:
-    """Per role review/copy limits on weighted length: calibrated, else the settings' floors."""
+    """Per role: L_w limits (calibrated; uncalibrated, 3/4 of the length floors) and L floors."""
     s = index.settings
     roles = (index.calibration or {}).get("roles", {})
     out = {}
     for role in (*PITCHED_ROLES, "chords"):
         cal = roles.get(role, {})
-        out[role] = {"review_at": float(cal.get("review_at", s.review_floor)),
-                     "copy_at": float(cal.get("copy_at", s.copy_floor))}
+        out[role] = {"review_at": float(cal.get("review_at", 0.75 * s.review_floor)),
+                     "copy_at": float(cal.get("copy_at", 0.75 * s.copy_floor)),
+                     "review_length": float(s.review_floor), "copy_length": float(s.copy_floor)}
     return out
 
 
@@ -169,8 +174,8 @@ def build_report(index: OriginalityIndex, song: Song, name: str, streams: list[S
     passages: list[Finding] = []
     taken: dict[int, list[tuple[int, int]]] = {}
     candidates = sorted((m for r in results for m in r.matches if m.role in PITCHED_ROLES
-                         and m.weighted > limits[m.role]["review_at"]),
-                        key=lambda m: -m.weighted)
+                         and _beyond(m, limits[m.role], "review")),
+                        key=lambda m: (m.role != "lead", -m.weighted))  # the melody first
     for m in candidates:
         span = (m.query_start, m.query_start + m.length)
         spans = taken.setdefault(m.query_stream, [])
@@ -206,6 +211,14 @@ def build_report(index: OriginalityIndex, song: Song, name: str, streams: list[S
                   calibrated=index.calibration is not None)
 
 
+def _beyond(m: Match, limits: dict[str, float], level: str) -> bool:
+    """Whether a run is long enough and rare enough for ``level`` ("review" or "copy")."""
+    if m.length < limits[f"{level}_length"]:
+        return False
+    weighted = limits[f"{level}_at"]
+    return m.weighted >= weighted if level == "copy" else m.weighted > weighted
+
+
 def _verdict(best: dict[str, Match | None], streams: list[Stream],
              limits: dict[str, dict[str, float]]) -> tuple[str, list[str]]:
     copy, review = [], []
@@ -213,19 +226,18 @@ def _verdict(best: dict[str, Match | None], streams: list[Stream],
         m = best.get(role)
         if m is None:
             continue
-        if m.weighted >= limits[role]["copy_at"]:
-            copy.append(f"{role} shares {m.length} tokens (weighted {m.weighted:.1f} ≥ "
-                        f"{limits[role]['copy_at']:.1f})")
-        elif m.weighted > limits[role]["review_at"]:
-            review.append(f"{role} shares {m.length} tokens (weighted {m.weighted:.1f} > "
-                          f"{limits[role]['review_at']:.1f})")
+        said = f"{role} shares {m.length} tokens (weighted {m.weighted:.1f}"
+        if _beyond(m, limits[role], "copy"):
+            copy.append(f"{said} ≥ real songs' p99 {limits[role]['copy_at']:.1f})")
+        elif _beyond(m, limits[role], "review"):
+            review.append(f"{said} > real songs' p95 {limits[role]['review_at']:.1f})")
     lead = best.get("lead")
     if lead is not None:
         size = len(streams[lead.query_stream].tokens)
-        if lead.weighted >= 0.5 * size and lead.weighted > limits["lead"]["review_at"]:
+        if lead.length >= 0.5 * size and _beyond(lead, limits["lead"], "review"):
             copy.append(f"lead shares {lead.length} of its {size} tokens")
     chords = best.get("chords")
-    if chords is not None and chords.weighted > limits["chords"]["review_at"]:
+    if chords is not None and _beyond(chords, limits["chords"], "review"):
         review.append(f"chord progression shares {chords.length} changes "
                       f"(weighted {chords.weighted:.1f})")
     if copy:
