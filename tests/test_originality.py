@@ -132,7 +132,7 @@ def test_calibration_is_stored_and_reported(checker):
     assert lead["n"] == len(TRAIN_SEEDS) and lead["length"]["max"] < 16
     report = checker.check(song(band_song(1001, bars=BARS), "q"))
     assert report.calibrated and report.thresholds["lead"]["copy_length"] >= 16
-    assert "real songs' L_w" in report.text()
+    assert "review: L_w >" in report.text()
 
 
 # --------------------------------------------------------------------------------------------

@@ -5,10 +5,12 @@ near-duplicates: the same hymn tune harmonized twice is one family, EVALUATION.m
 distribution of its per-role longest runs is what a real new song shares with the others;
 verdict thresholds on the rarity-weighted run length L_w come from it:
 
-- ``review_at``: the 95th percentile of L_w of real songs;
-- ``copy_at``: the 99th percentile — not the maximum that EVALUATION.md P5 quotes: one undetected
-  duplicate pair in a user's corpus would otherwise disable the guard. The maximum is stored
-  and reported beside it.
+- ``review_at``: per role, the same percentile q of L_w of real songs, q chosen so that 5 % of
+  real songs would go to review (any role beyond it): with four judged roles q is near 98.5,
+  where a per-role 95th percentile would send a fifth of all real songs to review;
+- ``copy_at``: per role, the 99th percentile — not the maximum that EVALUATION.md P5 quotes: one
+  undetected duplicate pair in a user's corpus would otherwise disable the guard. The maximum
+  is stored and reported beside it.
 
 A run must also be long in absolute terms (raw L ≥ ``review_floor`` / ``copy_floor`` tokens):
 see :mod:`tribute.originality.report`.
@@ -46,13 +48,16 @@ def baseline(index: OriginalityIndex, max_songs: int | None = None) -> dict:
     _, family_id = np.unique(families, return_inverse=True)
     order = np.random.default_rng(_SAMPLE_SEED).permutation(len(index))[:max_songs]
     values: dict[str, dict[str, list[float]]] = {}
+    judged: list[dict[str, tuple[int, float]]] = []  # per song: role → (L, L_w)
     for song in sorted(order.tolist()):
         streams = stored_streams(index, song)
         if not any(s.role in PITCHED_ROLES for s in streams):
             continue
         exclude = np.flatnonzero(family_id == family_id[song])
         results = query_streams(index, streams, exclude)
+        judged.append({})
         for role, match in best_by_role(results, streams).items():
+            judged[-1][role] = (match.length, match.weighted) if match else (0, 0.0)
             row = values.setdefault(role, {"length": [], "weighted": []})
             row["length"].append(match.length if match else 0)
             row["weighted"].append(match.weighted if match else 0.0)
@@ -62,23 +67,46 @@ def baseline(index: OriginalityIndex, max_songs: int | None = None) -> dict:
                     row.setdefault(f"novelty_{n}", []).append(v)
     return {"songs": len(order), "families": int(family_id.max(initial=-1) + 1),
             "index_songs": len(index), "seconds": round(time.perf_counter() - started, 2),
-            "values": values}
+            "values": values, "judged": judged}
 
 
 def calibrate(index: OriginalityIndex, max_songs: int | None = None) -> dict:
     """Compute, attach and return the index's calibration record."""
     base = baseline(index, max_songs)
+    values, judged = base.pop("values"), base.pop("judged")
+    q, share = _review_percentile(values, judged, index.settings.review_floor)
     roles = {}
-    for role, row in base.pop("values").items():
+    for role, row in values.items():
         entry = {key: _stats(vals) for key, vals in row.items()}
         entry["n"] = len(row["length"])
         weighted = np.asarray(row["weighted"], dtype=np.float64)
-        entry["review_at"] = round(_q(weighted, 95), 2)
+        entry["review_at"] = round(_q(weighted, q), 2)
         entry["copy_at"] = round(_q(weighted, 99), 2)
         roles[role] = entry
+    base["review_percentile"] = q
+    base["review_share_of_real_songs"] = round(share, 4)
     base["roles"] = roles
     index.calibration = base
     return base
+
+
+REVIEW_SHARE = 0.05  # of real songs a verdict may send to review
+_JUDGED = ("lead", "bass", "other", "chords")  # roles that can raise a review
+
+
+def _review_percentile(values: dict, judged: list[dict[str, tuple[int, float]]],
+                       min_length: int) -> tuple[float, float]:
+    """Smallest per-role percentile (95..100) at which ≤ REVIEW_SHARE of real songs would have
+    some judged role beyond it (and at least ``min_length`` long); and that share."""
+    share = 0.0
+    for q in np.arange(95.0, 100.01, 0.25):
+        limit = {r: _q(np.asarray(values[r]["weighted"]), q) for r in _JUDGED if r in values}
+        flagged = sum(any(r in limit and length >= min_length and weighted > limit[r]
+                          for r, (length, weighted) in song.items()) for song in judged)
+        share = flagged / max(len(judged), 1)
+        if share <= REVIEW_SHARE:
+            return float(q), share
+    return 100.0, share
 
 
 def _q(values: np.ndarray, q: float) -> float:

@@ -7,9 +7,10 @@ length L_w (:mod:`tribute.originality.query`), against the human baseline of
 - ``copy``: a melodic role (lead, bass, other pitched track) shares a run with one reference song
   that is long (L ≥ ``copy_floor``, 16: EVALUATION.md P5) and rarer than what 99 % of real songs
   share (L_w ≥ ``copy_at``); or the lead shares at least half of itself (P5: L_rel ≥ 0.5) in a
-  run of L ≥ ``review_floor`` with L_w beyond the 95th percentile;
+  run of L ≥ ``review_floor`` with L_w beyond the review limit;
 - ``review``: a melodic role or the chord progression shares L ≥ ``review_floor`` (8) with L_w
-  beyond the 95th percentile of real songs (``review_at``);
+  beyond the review limit (``review_at``: the per-role percentile at which 5 % of real songs
+  would be reviewed);
 - ``original`` otherwise. Drum grooves are reported but never raise the verdict: shared grooves
   are the genre, shared hooks are not (SPEC §3.7).
 - ``not comparable``: the song has no pitched notes, or could not be read.
@@ -80,8 +81,9 @@ class Report:
                  + (f" — {'; '.join(self.reasons)}" if self.reasons else "")]
         for role, found in self.roles.items():
             limits = self.thresholds.get(role, {})
-            limit = (f"  [real songs' L_w: p95 {limits['review_at']:.1f}, "
-                     f"p99 {limits['copy_at']:.1f}]" if limits else "")
+            limit = (f"  [review: L_w > {limits['review_at']:.1f}; copy: L_w ≥ "
+                     f"{limits['copy_at']:.1f}, L ≥ {limits['copy_length']:.0f}]"
+                     if limits else "")
             if found is None:
                 lines.append(f"  {role:7s} no shared run{limit}")
                 continue
@@ -228,9 +230,10 @@ def _verdict(best: dict[str, Match | None], streams: list[Stream],
             continue
         said = f"{role} shares {m.length} tokens (weighted {m.weighted:.1f}"
         if _beyond(m, limits[role], "copy"):
-            copy.append(f"{said} ≥ real songs' p99 {limits[role]['copy_at']:.1f})")
+            copy.append(f"{said} ≥ {limits[role]['copy_at']:.1f}, the p99 of real songs)")
         elif _beyond(m, limits[role], "review"):
-            review.append(f"{said} > real songs' p95 {limits[role]['review_at']:.1f})")
+            review.append(f"{said} > {limits[role]['review_at']:.1f}, the review limit of "
+                          "real songs)")
     lead = best.get("lead")
     if lead is not None:
         size = len(streams[lead.query_stream].tokens)
