@@ -46,7 +46,7 @@ _STREAM_ARRAYS = ("tokens", "bar_from", "bar_to", "stream_start", "stream_song",
 def save(index: OriginalityIndex, path: str | Path) -> Path:
     """Write the index to ``path`` (a directory), replacing what was there atomically."""
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")  # two writers never share one
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     np.savez(tmp / "streams.npz", **{k: getattr(index, k) for k in _STREAM_ARRAYS})
@@ -62,7 +62,7 @@ def save(index: OriginalityIndex, path: str | Path) -> Path:
     header = {"format": FORMAT, "version": FORMAT_VERSION, "settings": index.settings.to_json(),
               "songs": len(index), "streams": index.n_streams, "tokens": len(index.tokens)}
     (tmp / "settings.json").write_text(json.dumps(header, indent=1))
-    old = path.with_name(path.name + ".old")
+    old = path.with_name(f"{path.name}.old{os.getpid()}")
     if path.exists():
         shutil.rmtree(old, ignore_errors=True)
         os.replace(path, old)
@@ -144,7 +144,10 @@ def corpus_index(corpus: str | Path | Corpus, settings: Settings = DEFAULT_SETTI
     calibrate(index)
     index.calibration["build"] = {"new_songs": len(fresh), "kept_songs": int(kept.sum()),
                                   "seconds": round(build_seconds, 2)}
-    save(index, where)
+    try:
+        save(index, where)
+    except OSError as exc:  # a read-only corpus: the index still serves this run
+        index.calibration["build"]["not_saved"] = f"{where}: {exc.strerror or exc}"
     return index
 
 
