@@ -30,6 +30,10 @@ TARGET_LUFS = -16.0  # a common loudness target for music on the web (AES stream
 CEILING_DBFS = -1.0  # sample peak ceiling: 1 dB of headroom for lossy encoders downstream
 MAX_SONG_S = 30 * 60  # a longer "song" is almost certainly a broken tempo map
 DRUM_BANK = 128  # SoundFont bank of GM drum kits
+# Voices sounding at once; beyond it FluidSynth steals the quietest (mostly releasing) voices.
+# Fast five-part strings on TimGM6mb reach ~480 voices of long releases: 512 renders them at
+# 7× real time on one core, 256 at 11×, 128 at 18×, with no audible loss in a band mix.
+POLYPHONY = 128
 MIDI_CHANNELS = 256  # FluidSynth's maximum: one channel per track, beyond the 16 of a MIDI file
 _BLOCK = 64  # FluidSynth's internal block (samples): events take effect at block boundaries
 
@@ -144,7 +148,7 @@ class Synth:
         lib.fluid_settings_setnum(self._settings, b"synth.sample-rate", float(sample_rate_hz))
         lib.fluid_settings_setnum(self._settings, b"synth.gain", 0.5)
         lib.fluid_settings_setint(self._settings, b"synth.midi-channels", MIDI_CHANNELS)
-        lib.fluid_settings_setint(self._settings, b"synth.polyphony", 512)
+        lib.fluid_settings_setint(self._settings, b"synth.polyphony", POLYPHONY)
         self._synth = lib.new_fluid_synth(self._settings)
         if not self._synth:
             raise TributeError("FluidSynth could not start a synthesizer")
