@@ -1,0 +1,121 @@
+"""``tribute compose``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+EXAMPLES = """examples:
+  tribute compose runs/bach-style --style artist=Bach -n 4 --bars 16 --out songs/
+  tribute compose models/queen --style Queen -n 4 --tempo 120 --key "E minor" --time 4/4 \\
+      --instruments drums,bass,guitar,keys,lead \\
+      --form "intro:4 verse:8 chorus:8 verse:8 chorus:8 bridge:8 chorus:8 outro:4" --out songs/
+  tribute compose models/queen --primer my_riff.mid --bars 8 --seed 7 --out songs/
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "compose",
+        help="write new songs in a style",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Compose new multi-track songs with a trained model; every song is checked "
+        "against the model's training corpora (the originality guard).",
+    )
+    parser.add_argument("model", help="model folder (pretrained, fine-tuned, merged or LoRA)")
+    parser.add_argument("--out", required=True, help="folder for NAME-NN.mid + NAME-NN.json")
+    parser.add_argument(
+        "--style",
+        help="style token: key=value or a value (default: the model's fine-tuned style, else none)",
+    )
+    parser.add_argument("-n", type=int, default=1, help="number of songs (default 1)")
+    shape = parser.add_mutually_exclusive_group()
+    shape.add_argument("--bars", type=int, help="song length in bars (default 16)")
+    shape.add_argument(
+        "--form",
+        help='sections, e.g. "intro:4 verse:8 chorus:8 verse:8 '
+        'chorus:8"; a section name that returns repeats',
+    )
+    parser.add_argument(
+        "--vary-repeats", action="store_true", help="resample the last bar of each repeated section"
+    )
+    parser.add_argument("--tempo", type=float, help="tempo in bpm (quarter notes)")
+    parser.add_argument("--key", help='scale for pitched tracks, e.g. "E minor", "Bb major"')
+    parser.add_argument("--time", help="time signature, e.g. 4/4 or 6/8")
+    parser.add_argument(
+        "--instruments",
+        help="comma-separated: drums, bass, guitar, keys, "
+        "piano, organ, strings, brass, winds, lead, "
+        "vocals, voices, or a GM program number",
+    )
+    parser.add_argument("--primer", help="a MIDI (or any readable) file whose bars open the song")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the first song (default 0)")
+    parser.add_argument("--temperature", type=float, default=1.0)
+    parser.add_argument("--top-p", type=float, default=0.95)
+    parser.add_argument("--batch-size", type=int, default=4, help="songs sampled together")
+    parser.add_argument(
+        "--no-guard", action="store_true", help="do not check songs against the training corpora"
+    )
+    parser.add_argument(
+        "--against",
+        action="append",
+        metavar="CORPUS",
+        help="corpora for the guard (default: the model's training corpora)",
+    )
+    parser.add_argument(
+        "--max-retries", type=int, default=3, help="resamples of a song judged a copy (default 3)"
+    )
+    parser.add_argument("--name", default="song", help="file name stem (default song)")
+    parser.add_argument("--device", help="torch device, e.g. cuda (default cpu)")
+    parser.add_argument("--json", action="store_true", help="print the records as JSON")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tribute.compose import (
+        ComposeOptions,
+        Controls,
+        compose,
+        parse_form,
+        parse_instruments,
+        parse_tempo,
+        parse_time_signature,
+    )
+    from tribute.compose.controls import scale_pitch_classes
+    from tribute.errors import TributeError
+
+    if args.key is not None:
+        scale_pitch_classes(args.key)  # a bad key fails before the model loads
+    if not 0 < args.top_p <= 1 or args.temperature <= 0:
+        raise TributeError("--temperature must be > 0 and --top-p in (0, 1]")
+    if args.batch_size < 1 or args.max_retries < 0:
+        raise TributeError("--batch-size must be ≥ 1 and --max-retries ≥ 0")
+    controls = Controls(
+        form=parse_form(args.form, args.bars),
+        tempo_qpm=parse_tempo(args.tempo),
+        key=args.key,
+        time_signature=parse_time_signature(args.time),
+        instruments=parse_instruments(args.instruments),
+        temperature=args.temperature,
+        top_p=args.top_p,
+        vary_repeats=args.vary_repeats,
+    )
+    options = ComposeOptions(
+        n=args.n,
+        style=args.style,
+        seed=args.seed,
+        batch_size=args.batch_size,
+        primer=args.primer,
+        guard=not args.no_guard,
+        against=tuple(args.against) if args.against else None,
+        max_retries=args.max_retries,
+        name=args.name,
+        device=args.device,
+    )
+    records = compose(
+        args.model, args.out, controls, options, log=(lambda *a, **k: None) if args.json else print
+    )
+    if args.json:
+        print(json.dumps(records, indent=1))
+    return 0 if all(r.get("midi") for r in records) else 1

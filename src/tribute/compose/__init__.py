@@ -1,0 +1,29 @@
+"""Composition: new multi-track songs in a style, with form, controls and the originality guard."""
+
+from tribute.compose.controls import (
+    Controls,
+    Section,
+    parse_form,
+    parse_instruments,
+    parse_tempo,
+    parse_time_signature,
+    scale_pitch_classes,
+)
+from tribute.compose.loading import StyleModel, load_style_model, resolve_style
+from tribute.compose.song import ComposeOptions, Composer, compose
+
+__all__ = [
+    "ComposeOptions",
+    "Composer",
+    "Controls",
+    "Section",
+    "StyleModel",
+    "compose",
+    "load_style_model",
+    "parse_form",
+    "parse_instruments",
+    "parse_tempo",
+    "parse_time_signature",
+    "resolve_style",
+    "scale_pitch_classes",
+]

@@ -1,0 +1,188 @@
+"""KV-cached, batched, controlled sampling of whole bars.
+
+A hand-written loop over the Hugging Face model's forward with a ``DynamicCache``: at the
+model sizes tribute runs on a CPU, per-step overhead rather than arithmetic dominates, and
+``generate()`` spends much of each step on generality (STACK.md: 208 vs 525 tokens/s at batch 1
+for a 5 M-parameter Llama on 2 cores). Rows of a batch are left-padded with their own position
+ids, and each row draws from its own seeded generator, so a song depends on its seed only.
+
+Controls are a boolean mask over the vocabulary (:mod:`tribute.compose.vocab`); on top of it a
+section must open with a bar, a bar that runs past ``max_tokens_per_bar`` is closed, and a row
+stops exactly when it would start bar ``bars + 1``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+
+@dataclass(frozen=True)
+class SamplerSettings:
+    temperature: float = 1.0
+    top_p: float = 0.95
+    max_tokens_per_bar: int = 384  # dense band bars are ~130 BPE tokens (STACK.md)
+
+
+@dataclass
+class _Row:
+    tokens: list[int]  # the context the row continues (prefix + history)
+    prefix_len: int  # BOS + style tokens: always kept when the context slides
+    new: list[int]
+    cached: int = 0  # tokens of this row in the model's cache
+    state: int = 0  # grammar state (tribute.compose.vocab): a section starts at "start"
+    bars: int = 0
+    since_bar: int = 0
+    done: bool = False
+
+
+class BarSampler:
+    """Generates a given number of bars for each of several contexts at once."""
+
+    def __init__(
+        self,
+        model,
+        allowed: np.ndarray,
+        table,
+        pad_id: int,
+        bos_id: int,
+        max_context: int,
+        settings: SamplerSettings = SamplerSettings(),
+    ) -> None:
+        self.model = model
+        self.device = next(model.parameters()).device
+        self.allowed = torch.as_tensor(allowed, device=self.device)
+        self.bar_start_np = table.bar_start
+        self.bar_start = torch.as_tensor(table.bar_start, device=self.device)
+        self.state_after = table.state_after
+        self.state_masks = torch.as_tensor(table.state_masks, device=self.device)
+        # States in which a bar may begin (a note in progress must be finished first).
+        self.bar_ok = (self.state_masks & self.bar_start).any(dim=1)
+        self.pad_id = pad_id
+        self.bos_id = bos_id
+        self.settings = settings
+        self.max_context = max_context
+        self.forward_tokens = 0  # tokens pushed through the model (prefill included)
+
+    @torch.inference_mode()
+    def bars(
+        self,
+        contexts: list[list[int]],
+        prefix_lens: list[int],
+        bars: int,
+        generators: list[torch.Generator],
+        allowed: list[np.ndarray] | None = None,
+    ) -> list[list[int]]:
+        """``bars`` new bars after each context; returns only the new tokens of each row.
+
+        ``allowed``: optional per-row masks replacing the shared one (e.g. a primer's
+        instruments for one song of the batch).
+        """
+        rows = [_Row(list(c), p, []) for c, p in zip(contexts, prefix_lens, strict=True)]
+        row_allowed = (
+            torch.stack([torch.as_tensor(a, device=self.device) for a in allowed])
+            if allowed is not None
+            else self.allowed.expand(len(rows), -1)
+        )
+        logits, cache, mask, positions = self._prefill(rows)
+        while True:
+            states = torch.tensor([r.state for r in rows], device=self.device)
+            force_bar = (
+                torch.tensor(
+                    [r.bars == 0 or r.since_bar >= self.settings.max_tokens_per_bar for r in rows],
+                    device=self.device,
+                )
+                & self.bar_ok[states]
+            )
+            grammatical = row_allowed & self.state_masks[states]
+            step_allowed = torch.where(
+                force_bar[:, None], grammatical & self.bar_start, grammatical
+            )
+            chosen = self._choose(logits, step_allowed, generators)
+            for row, token in zip(rows, chosen, strict=True):
+                if row.done:
+                    continue
+                if self.state_after[token] >= 0:
+                    row.state = int(self.state_after[token])
+                if self.bar_start_np[token]:
+                    if row.bars == bars:
+                        row.done = True
+                        continue
+                    row.bars += 1
+                    row.since_bar = 0
+                else:
+                    row.since_bar += 1
+                row.new.append(token)
+            if all(r.done for r in rows):
+                return [r.new for r in rows]
+            if any(r.cached + 1 >= self.max_context for r in rows if not r.done):
+                logits, cache, mask, positions = self._prefill(rows, slide=True)
+                continue
+            for row in rows:
+                row.cached += 1
+            step = torch.tensor(chosen, device=self.device)[:, None]
+            mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)
+            positions = positions + 1
+            out = self.model(
+                input_ids=step,
+                attention_mask=mask,
+                position_ids=positions[:, None],
+                past_key_values=cache,
+                use_cache=True,
+            )
+            self.forward_tokens += len(rows)
+            logits, cache = out.logits[:, -1], out.past_key_values
+
+    def _prefill(self, rows: list[_Row], slide: bool = False):
+        """Run every row's context (sliding it to fit the model when needed) through the
+        model, left-padded; returns last logits, cache, attention mask and last positions."""
+        keep = self.max_context // 2 if slide else self.max_context - 1
+        sequences = [self._fit(r.tokens + r.new, r.prefix_len, keep) for r in rows]
+        for row, seq in zip(rows, sequences, strict=True):
+            row.cached = len(seq)
+        width = max(len(s) for s in sequences)
+        ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long, device=self.device)
+        mask = torch.zeros((len(rows), width), dtype=torch.long, device=self.device)
+        for i, seq in enumerate(sequences):
+            ids[i, width - len(seq) :] = torch.tensor(seq, device=self.device)
+            mask[i, width - len(seq) :] = 1
+        positions = (mask.cumsum(dim=1) - 1).clamp(min=0)
+        out = self.model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True)
+        self.forward_tokens += int(mask.sum())
+        return out.logits[:, -1], out.past_key_values, mask, positions[:, -1]
+
+    def _fit(self, tokens: list[int], prefix_len: int, keep: int) -> list[int]:
+        """``tokens`` if short enough, else the style tokens plus the longest tail that starts
+        at a bar and fits in ``keep`` tokens (a raw tail if even one bar is longer). BOS is
+        dropped: in training, BOS marks a window that starts at the beginning of a piece."""
+        if len(tokens) <= keep:
+            return tokens
+        prefix, history = tokens[:prefix_len], tokens[prefix_len:]
+        prefix = [t for t in prefix if t != self.bos_id]
+        room = keep - len(prefix)
+        starts = np.flatnonzero(self.bar_start_np[np.asarray(history, dtype=np.int64)])
+        fitting = starts[len(history) - starts <= room]
+        begin = int(fitting[0]) if len(fitting) else len(history) - room
+        return prefix + history[begin:]
+
+    def _choose(
+        self, logits: torch.Tensor, allowed: torch.Tensor, generators: list[torch.Generator]
+    ) -> list[int]:
+        """Temperature + nucleus (top-p) sampling under the mask, one generator per row."""
+        scores = logits.float() / max(self.settings.temperature, 1e-5)
+        scores = scores.masked_fill(~allowed, float("-inf"))
+        probs = torch.softmax(scores, dim=-1)
+        if self.settings.top_p < 1.0:
+            sorted_probs, order = probs.sort(dim=-1, descending=True)
+            outside = sorted_probs.cumsum(dim=-1) - sorted_probs > self.settings.top_p
+            sorted_probs = sorted_probs.masked_fill(outside, 0.0)
+            probs = torch.zeros_like(probs).scatter(-1, order, sorted_probs)
+        chosen = []
+        for i, generator in enumerate(generators):
+            row = probs[i].cpu()
+            if not torch.isfinite(row).all() or row.sum() <= 0:  # everything masked: open a bar
+                row = self.bar_start.float().cpu()
+            chosen.append(int(torch.multinomial(row, 1, generator=generator)))
+        return chosen

@@ -1,0 +1,419 @@
+"""``tribute compose``: new songs in a style, with song form, controls and the originality guard.
+
+Per batch of songs: each distinct section of the form is generated once, conditioned on the
+song so far (BOS, style tokens, primer, earlier sections; sliding when longer than the model's
+context); a section that comes back repeats its first occurrence, optionally with a freshly
+sampled last bar. The tokens decode to a Score that gets the requested tempo and time signature,
+exactly the requested bars and a marker per section. Every candidate is then checked against the
+model's training corpora; a ``copy`` is rejected and resampled with the next seed of that song.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from symusic import Score, Tempo, TextMeta, TimeSignature
+
+from tribute.compose.controls import Controls
+from tribute.compose.loading import StyleModel, load_style_model, resolve_style
+from tribute.compose.sampler import BarSampler, SamplerSettings
+from tribute.compose.vocab import TokenTable
+from tribute.errors import TributeError
+from tribute.paths import atomic_write_text
+
+RETRY_SEED_STEP = 1_000_003  # retry k of song seed s uses s + k · this
+
+
+@dataclass(frozen=True)
+class ComposeOptions:
+    n: int = 1
+    style: str | None = None
+    seed: int = 0
+    batch_size: int = 4
+    primer: str | None = None
+    guard: bool = True
+    against: tuple[str, ...] | None = None  # default: the corpora the model learned from
+    max_retries: int = 3
+    name: str = "song"
+    device: str | None = None
+
+
+@dataclass
+class Candidate:
+    seed: int
+    tokens: list[int]
+    score: Score
+    sections: list[dict]
+    report: object | None = None
+    dropped_notes: int = 0  # notes on instruments the controls exclude (the grammar prevents them)
+
+
+@dataclass
+class Composer:
+    """A loaded model with its controls compiled; composes batches of songs."""
+
+    style_model: StyleModel
+    controls: Controls
+    options: ComposeOptions
+    styles: list[str] = field(default_factory=list)
+    primer_tokens: list[int] = field(default_factory=list)
+    primer_bars: int = 0
+    checker: object | None = None
+
+    @classmethod
+    def open(
+        cls, model_path: str | Path, controls: Controls, options: ComposeOptions, log=print
+    ) -> Composer:
+        style_model = load_style_model(model_path, options.device)
+        tokenizer = style_model.tokenizer
+        styles = resolve_style(tokenizer, options.style, style_model.default_style)
+        composer = cls(style_model, controls, options, styles)
+        composer._table = TokenTable.of(tokenizer)
+        programs = controls.programs()
+        if options.primer:
+            composer.primer_tokens, composer.primer_bars, primer_programs = _primer(
+                options.primer, tokenizer, composer._table
+            )
+            if programs is not None and not primer_programs <= programs:
+                raise TributeError(
+                    f"the primer uses programs {sorted(primer_programs - programs)}"
+                    f" outside --instruments {','.join(controls.instruments)}"
+                )
+            programs = programs if programs is not None else primer_programs
+        composer._programs = programs
+        composer._allowed = composer._table.allowed(controls, programs)
+        if options.guard:
+            composer.checker = _checker(style_model, options.against, log)
+        return composer
+
+    # ---------------------------------------------------------------------------------------
+
+    def compose(self, out: str | Path, log=print) -> list[dict]:
+        """Write ``n`` songs (``NAME-01.mid`` + ``NAME-01.json`` …) into ``out``."""
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        records = []
+        for first in range(0, self.options.n, self.options.batch_size):
+            indices = list(range(first, min(self.options.n, first + self.options.batch_size)))
+            records += self._batch(indices, out, log)
+        return records
+
+    def _batch(self, indices: list[int], out: Path, log) -> list[dict]:
+        seeds = {i: self.options.seed + i for i in indices}
+        rejected: dict[int, list[dict]] = {i: [] for i in indices}
+        accepted: dict[int, tuple[Candidate, dict]] = {}
+        pending = list(indices)
+        for attempt in range(self.options.max_retries + 1):
+            started = time.perf_counter()
+            candidates, forward = self.generate(
+                [seeds[i] + attempt * RETRY_SEED_STEP for i in pending]
+            )
+            elapsed = time.perf_counter() - started
+            for i, candidate in zip(pending, candidates, strict=True):
+                timing = {
+                    "seconds": round(elapsed / len(pending), 3),
+                    "batch_seconds": round(elapsed, 3),
+                    "batch_size": len(pending),
+                    "tokens": len(candidate.tokens),
+                    "forward_tokens": forward,
+                    "music_seconds": round(candidate.score.to("second").end(), 2),
+                }
+                verdict = self._check(candidate, i)
+                if verdict == "copy":
+                    rejected[i].append(_rejection(candidate))
+                    log(
+                        f"{self._name(i)}: candidate (seed {candidate.seed}) rejected as a copy "
+                        f"of {_nearest_title(candidate.report)}; resampling"
+                    )
+                else:
+                    accepted[i] = (candidate, timing)
+            pending = [i for i in pending if i not in accepted]
+            if not pending:
+                break
+        records = []
+        for i in indices:
+            if i in accepted:
+                candidate, timing = accepted[i]
+                records.append(self._write(out, i, candidate, rejected[i], timing, log))
+            else:
+                records.append(self._write_refusal(out, i, rejected[i], log))
+        return records
+
+    def generate(self, seeds: list[int]) -> tuple[list[Candidate], int]:
+        """One candidate per seed (a batch), and the tokens pushed through the model."""
+        tokenizer = self.style_model.tokenizer
+        sampler = BarSampler(
+            self.style_model.model,
+            self._allowed,
+            self._table,
+            tokenizer.pad_id,
+            tokenizer.bos_id,
+            self.style_model.context_tokens,
+            SamplerSettings(self.controls.temperature, self.controls.top_p),
+        )
+        generators = [torch.Generator().manual_seed(s) for s in seeds]
+        style_ids = [tokenizer.style_id(*s.split("=", 1)) for s in self.styles]
+        prefix = tokenizer.prompt(style_ids)
+        histories = [list(self.primer_tokens) for _ in seeds]
+        first_of: dict[str, list[list[int]]] = {}
+        sections: list[dict] = []
+        bar = self.primer_bars
+        for section in self.controls.form:
+            if section.name not in first_of:
+                new = sampler.bars(
+                    [prefix + h for h in histories],
+                    [len(prefix)] * len(seeds),
+                    section.bars,
+                    generators,
+                )
+                first_of[section.name] = new
+                repeat_of = None
+            else:
+                new = [self._bars_of(tokens, section.bars) for tokens in first_of[section.name]]
+                if self.controls.vary_repeats and section.bars > 1:
+                    new = self._vary_last_bar(sampler, prefix, histories, new, generators)
+                repeat_of = next(s["start_bar"] for s in sections if s["name"] == section.name)
+            for history, tokens in zip(histories, new, strict=True):
+                history.extend(tokens)
+            sections.append(
+                {
+                    "name": section.name,
+                    "bars": section.bars,
+                    "start_bar": bar,
+                    "repeat_of_bar": repeat_of,
+                }
+            )
+            bar += section.bars
+        candidates = []
+        for seed, history in zip(seeds, histories, strict=True):
+            score, dropped = self._score(history, sections)
+            candidates.append(
+                Candidate(seed, history, score, list(sections), dropped_notes=dropped)
+            )
+        return candidates, sampler.forward_tokens
+
+    def _bars_of(self, tokens: list[int], bars: int) -> list[int]:
+        """The first ``bars`` bars of a token list."""
+        starts = np.flatnonzero(self._table.bar_start[np.asarray(tokens, dtype=np.int64)])
+        return tokens[: starts[bars]] if len(starts) > bars else list(tokens)
+
+    def _vary_last_bar(self, sampler, prefix, histories, repeats, generators):
+        heads = []
+        for tokens in repeats:
+            starts = np.flatnonzero(self._table.bar_start[np.asarray(tokens, dtype=np.int64)])
+            heads.append(tokens[: starts[-1]] if len(starts) else list(tokens))
+        tails = sampler.bars(
+            [prefix + h + head for h, head in zip(histories, heads, strict=True)],
+            [len(prefix)] * len(heads),
+            1,
+            generators,
+        )
+        return [head + tail for head, tail in zip(heads, tails, strict=True)]
+
+    def _score(self, tokens: list[int], sections: list[dict]) -> tuple[Score, int]:
+        """Decode, then make the controls exact: tempo, time signature, bars, markers,
+        instruments; returns the score and how many notes an excluded instrument had."""
+        score = self.style_model.tokenizer.decode(tokens)
+        dropped = 0
+        if self._programs is not None:
+            keep = [
+                t for t in score.tracks if (-1 if t.is_drum else int(t.program)) in self._programs
+            ]
+            dropped = score.note_num() - sum(t.note_num() for t in keep)
+            score.tracks = keep
+        if self.controls.time_signature is not None:
+            score.time_signatures = [TimeSignature(0, *self.controls.time_signature)]
+        if self.controls.tempo_qpm is not None:
+            score.tempos = [Tempo(0, self.controls.tempo_qpm)]
+        numerator, denominator = (
+            (score.time_signatures[0].numerator, score.time_signatures[0].denominator)
+            if len(score.time_signatures)
+            else (4, 4)
+        )
+        if not len(score.time_signatures):
+            score.time_signatures = [TimeSignature(0, numerator, denominator)]
+        bar_ticks = score.tpq * 4 * numerator // denominator
+        total_bars = self.primer_bars + self.controls.bars
+        end = total_bars * bar_ticks
+        for track in score.tracks:
+            kept = [n for n in track.notes if n.time < end]
+            for note in kept:
+                note.duration = max(1, min(note.duration, end - note.time))
+            track.notes = kept
+        score.tracks = [t for t in score.tracks if t.note_num() > 0]
+        markers = [TextMeta(s["start_bar"] * bar_ticks, s["name"]) for s in sections]
+        if self.primer_bars:
+            markers.insert(0, TextMeta(0, "primer"))
+        markers.append(TextMeta(end, "end"))
+        score.markers = markers
+        return score, dropped
+
+    # ---------------------------------------------------------------------------------------
+
+    def _check(self, candidate: Candidate, index: int) -> str | None:
+        if self.checker is None:
+            return None
+        from tribute.originality.check import song_from_score
+
+        song = song_from_score(candidate.score, self._name(index))
+        candidate.report = self.checker.check(song)
+        return candidate.report.verdict
+
+    def _name(self, index: int) -> str:
+        return f"{self.options.name}-{index + 1:02d}"
+
+    def _write(
+        self, out: Path, index: int, candidate: Candidate, rejected: list[dict], timing: dict, log
+    ) -> dict:
+        name = self._name(index)
+        midi = out / f"{name}.mid"
+        candidate.score.dump_midi(str(midi))
+        music_s = timing["music_seconds"]
+        timing["realtime_factor"] = (
+            round(music_s / timing["seconds"], 2) if timing["seconds"] else None
+        )
+        report = candidate.report
+        record = {
+            **self._identity(),
+            "song": name,
+            "midi": midi.name,
+            "seed": candidate.seed,
+            "requested_seed": self.options.seed + index,
+            "form": candidate.sections,
+            "bars": self.primer_bars + self.controls.bars,
+            "tracks": [
+                {
+                    "name": t.name,
+                    "program": int(t.program),
+                    "is_drum": bool(t.is_drum),
+                    "notes": int(t.note_num()),
+                }
+                for t in candidate.score.tracks
+            ],
+            "notes": int(candidate.score.note_num()),
+            "dropped_notes": candidate.dropped_notes,
+            "guard": "on" if self.checker is not None else "off (--no-guard)",
+            "verdict": report.verdict if report else None,
+            "originality": _jsonable(report.to_json()) if report else None,
+            "nearest": _jsonable(report.nearest[:3]) if report else None,
+            "rejected": rejected,
+            "timings": timing,
+        }
+        atomic_write_text(out / f"{name}.json", json.dumps(record, indent=1) + "\n")
+        verdict = f", originality: {report.verdict}" if report else ", guard off"
+        log(
+            f"{midi}: {len(candidate.score.tracks)} tracks, {record['notes']} notes, "
+            f"{music_s:.0f} s of music in {timing['seconds']:.1f} s{verdict}"
+            + (f", {len(rejected)} candidate(s) rejected" if rejected else "")
+        )
+        return record
+
+    def _write_refusal(self, out: Path, index: int, rejected: list[dict], log) -> dict:
+        name = self._name(index)
+        record = {
+            **self._identity(),
+            "song": name,
+            "midi": None,
+            "requested_seed": self.options.seed + index,
+            "guard": "on",
+            "verdict": "refused: every candidate copied a training song",
+            "rejected": rejected,
+        }
+        atomic_write_text(out / f"{name}.json", json.dumps(record, indent=1) + "\n")
+        log(
+            f"{name}: no original candidate in {len(rejected)} tries; nothing written "
+            f"(see {name}.json)"
+        )
+        return record
+
+    def _identity(self) -> dict:
+        return {
+            "model": str(self.style_model.path.resolve()),
+            "styles": self.styles,
+            "controls": self.controls.to_json(),
+            "primer": self.options.primer,
+            "primer_bars": self.primer_bars,
+            "tokenizer": self.style_model.tokenizer.fingerprint,
+        }
+
+
+def compose(
+    model_path: str | Path,
+    out: str | Path,
+    controls: Controls | None = None,
+    options: ComposeOptions | None = None,
+    log=print,
+) -> list[dict]:
+    """Compose ``options.n`` songs with ``controls`` into folder ``out``; returns their records."""
+    controls = controls or Controls()
+    options = options or ComposeOptions()
+    if options.n < 1:
+        raise TributeError("-n must be at least 1")
+    return Composer.open(model_path, controls, options, log).compose(out, log)
+
+
+def _primer(path: str, tokenizer, table: TokenTable) -> tuple[list[int], int, frozenset[int]]:
+    """Tokens, bars and programs of a primer file (any format the corpus reads)."""
+    from tribute.corpus.normalize import normalize
+    from tribute.corpus.readers import SkipFile, read
+
+    source = Path(path)
+    if not source.is_file():
+        raise TributeError(f"primer {path} does not exist")
+    try:
+        score, _ = normalize(read(source, source.read_bytes())[0])
+    except SkipFile as exc:
+        raise TributeError(f"primer {path}: {exc}") from None
+    tokens = [int(t) for t in tokenizer.encode(score)]
+    bars = int(table.bar_start[np.asarray(tokens, dtype=np.int64)].sum()) if tokens else 0
+    if not bars:
+        raise TributeError(f"primer {path} has no notes this model can encode")
+    programs = frozenset(-1 if t.is_drum else int(t.program) for t in score.tracks)
+    return tokens, bars, programs
+
+
+def _checker(style_model: StyleModel, against, log):
+    from tribute.originality import Checker
+
+    corpora = list(against) if against else style_model.training_corpora()
+    missing = [c for c in corpora if not (Path(c) / "corpus.json").is_file()]
+    if not corpora or missing:
+        what = (
+            f"its training corpora are missing ({', '.join(missing)})"
+            if missing
+            else "the model records no training corpus"
+        )
+        raise TributeError(
+            f"cannot run the originality guard: {what}; pass --against CORPUS or --no-guard"
+        )
+    log(f"originality guard: checking every candidate against {', '.join(corpora)}")
+    return Checker.open(corpora)
+
+
+def _rejection(candidate: Candidate) -> dict:
+    report = candidate.report
+    return {
+        "seed": candidate.seed,
+        "verdict": report.verdict,
+        "reasons": report.reasons,
+        "nearest": _jsonable(report.nearest[:1]),
+        "lead_run": report.lead_run,
+    }
+
+
+def _nearest_title(report) -> str:
+    if report is None or not report.nearest:
+        return "a training song"
+    first = report.nearest[0]
+    return str(first.get("title") or first.get("song_id") or first)
+
+
+def _jsonable(value):
+    return json.loads(
+        json.dumps(value, default=lambda v: v.item() if hasattr(v, "item") else str(v))
+    )

@@ -1,0 +1,173 @@
+"""What each token id means for the controls and the grammar: a table built once per tokenizer.
+
+A BPE id stands for several REMI events (``Bar Position_0 Program_33 Pitch_40 …``), always
+within one bar (``encode_ids_split="bar"``). The table records, per id, whether it starts a bar
+and which programs, tempos, time signatures and pitches it carries, so that a control becomes a
+boolean mask over the vocabulary applied to the logits at every sampling step.
+
+It also records each id's first and last event kind, so that sampling follows the REMI+programs
+grammar — ``Bar [TimeSig] (Position [Tempo] (Program Pitch Velocity Duration)*)*`` — and every
+sampled note has its own program (a Pitch without a Program would decode onto a piano).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tribute.compose.controls import Controls
+from tribute.errors import TributeError
+from tribute.tokens import MusicTokenizer
+
+# Event kinds and which kind may follow which (a superset of what MidiTok's REMI emits).
+KINDS = (
+    "start",
+    "Bar",
+    "TimeSig",
+    "Position",
+    "Tempo",
+    "Program",
+    "Pitch",
+    "PitchDrum",
+    "Velocity",
+    "Duration",
+)
+_FOLLOWS = {
+    "start": {"Bar"},
+    "Bar": {"Bar", "TimeSig", "Position"},
+    "TimeSig": {"Bar", "Position"},
+    "Position": {"Tempo", "Program"},
+    "Tempo": {"Bar", "Position", "Program"},
+    "Program": {"Pitch", "PitchDrum"},  # narrowed by the program: -1 → PitchDrum
+    "Pitch": {"Velocity"},
+    "PitchDrum": {"Velocity"},
+    "Velocity": {"Duration"},
+    "Duration": {"Bar", "Position", "Program"},
+}
+START = 0  # state index of "start" (not drum)
+
+
+def _kind(event: str) -> str:
+    return event.split("_", 1)[0]
+
+
+def _may_follow(previous: str, drum: bool, following: str) -> bool:
+    if previous == "Program":
+        return following == ("PitchDrum" if drum else "Pitch")
+    return following in _FOLLOWS[previous]
+
+
+@dataclass
+class TokenTable:
+    bar_start: np.ndarray  # bool [V]: the id begins with a Bar event
+    programs: list[frozenset[int]]  # Program_ values per id
+    tempos: list[frozenset[float]]
+    time_signatures: list[frozenset[tuple[int, int]]]
+    pitches: list[frozenset[int]]  # Pitch_ values (pitched tracks only; drums use PitchDrum_)
+    never: np.ndarray  # bool [V]: PAD, BOS, style tokens — never sampled mid-song
+    eos_id: int
+    state_after: np.ndarray  # int [V]: grammar state after the id (-1: unchanged, e.g. "▁")
+    state_masks: np.ndarray  # bool [S, V]: ids allowed in each grammar state
+
+    @property
+    def n_states(self) -> int:
+        return len(self.state_masks)
+
+    @classmethod
+    def of(cls, tokenizer: MusicTokenizer) -> TokenTable:
+        size = tokenizer.vocab_size
+        bar_start = np.zeros(size, dtype=bool)
+        programs, tempos, signatures, pitches = [], [], [], []
+        for token_id in range(size):
+            base = tokenizer.base_tokens(token_id) if token_id < tokenizer.music_vocab_size else []
+            bar_start[token_id] = bool(base) and base[0].startswith("Bar_")
+            programs.append(frozenset(int(t[8:]) for t in base if t.startswith("Program_")))
+            tempos.append(frozenset(float(t[6:]) for t in base if t.startswith("Tempo_")))
+            signatures.append(
+                frozenset(
+                    tuple(map(int, t[8:].split("/"))) for t in base if t.startswith("TimeSig_")
+                )
+            )
+            pitches.append(frozenset(int(t[6:]) for t in base if t.startswith("Pitch_")))
+        never = np.zeros(size, dtype=bool)
+        never[[tokenizer.pad_id, tokenizer.bos_id, *tokenizer.style_ids()]] = True
+        if not bar_start.any():
+            raise TributeError("the tokenizer has no Bar token: cannot count bars")
+        state_after, state_masks = _grammar(tokenizer, size)
+        return cls(
+            bar_start,
+            programs,
+            tempos,
+            signatures,
+            pitches,
+            never,
+            tokenizer.eos_id,
+            state_after,
+            state_masks,
+        )
+
+    def known_tempos(self) -> list[float]:
+        return sorted(set().union(*self.tempos))
+
+    def known_time_signatures(self) -> list[tuple[int, int]]:
+        return sorted(set().union(*self.time_signatures))
+
+    def allowed(self, controls: Controls, programs: frozenset[int] | None = None) -> np.ndarray:
+        """Ids the controls allow anywhere in a song (EOS excluded: the bar count ends songs)."""
+        allowed = ~self.never
+        allowed[self.eos_id] = False
+        programs = programs if programs is not None else controls.programs()
+        if programs is not None:
+            allowed &= np.array([p <= programs for p in self.programs])
+        if controls.time_signature is not None:
+            if controls.time_signature not in self.known_time_signatures():
+                raise TributeError(
+                    f"time signature {controls.time_signature[0]}/{controls.time_signature[1]} "
+                    "is not in this model's vocabulary; it knows "
+                    + ", ".join(f"{a}/{b}" for a, b in self.known_time_signatures())
+                )
+            allowed &= np.array([s <= {controls.time_signature} for s in self.time_signatures])
+        if controls.tempo_qpm is not None:
+            nearest = min(
+                self.known_tempos(), key=lambda t: abs(t - controls.tempo_qpm), default=None
+            )
+            if nearest is not None:
+                allowed &= np.array([t <= {nearest} for t in self.tempos])
+        scale = controls.scale()
+        if scale is not None:
+            allowed &= np.array([all(p % 12 in scale for p in ps) for ps in self.pitches])
+        if not (allowed & self.bar_start).any():
+            raise TributeError("the controls leave no token that starts a bar")
+        return allowed
+
+
+def state_index(kind: str, drum: bool) -> int:
+    """Grammar state: the last event kind, and for Program whether it was the drum program."""
+    return KINDS.index(kind) * 2 + int(drum)
+
+
+def _grammar(tokenizer: MusicTokenizer, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per id: the state after it; per state: the ids that may come next."""
+    state_after = np.full(size, -1, dtype=np.int64)
+    first: list[str | None] = [None] * size
+    valid = np.zeros(size, dtype=bool)
+    for token_id in range(min(size, tokenizer.music_vocab_size)):
+        events = [e for e in tokenizer.base_tokens(token_id) if _kind(e) in KINDS]
+        if not events:
+            continue
+        kinds = [_kind(e) for e in events]
+        drums = [e == "Program_-1" for e in events]
+        valid[token_id] = all(
+            _may_follow(a, d, b) for a, d, b in zip(kinds, drums, kinds[1:], strict=False)
+        )
+        first[token_id] = kinds[0]
+        state_after[token_id] = state_index(kinds[-1], drums[-1])
+    masks = np.zeros((2 * len(KINDS), size), dtype=bool)
+    neutral = np.array([f is None for f in first])  # "▁" and the like: change nothing
+    neutral[tokenizer.music_vocab_size :] = False
+    for kind in KINDS:
+        for drum in (False, True):
+            allowed = np.array([f is not None and _may_follow(kind, drum, f) for f in first])
+            masks[state_index(kind, drum)] = (allowed & valid) | neutral
+    return state_after, masks

@@ -1,0 +1,227 @@
+"""`tribute compose` with tiny models: controls hold, form repeats, seeds reproduce, primers open
+the song, and the guard catches a model that memorized its only training song."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from symusic import Score
+
+from songs import band_song, write_song
+from tribute.cli import main
+from tribute.compose import ComposeOptions, Controls, compose, parse_form
+from tribute.corpus import BuildConfig, build
+from tribute.corpus.labels import LabelRules
+from tribute.tokens import TokenizerSettings
+from tribute.train.data import DataSettings
+from tribute.train.pretrain import PretrainConfig, default_train_config, pretrain
+
+TPQ_BAR = 24 * 4  # ticks per 4/4 bar in composed songs (24 ticks per quarter)
+
+
+def _quiet(*args, **kwargs) -> None:
+    pass
+
+
+def _train(corpus: Path, out: Path, steps: int, lr: float | None = None) -> Path:
+    """A tiny model with a real BPE vocabulary, trained for ``steps`` steps."""
+    config = PretrainConfig(
+        preset="tiny",
+        tokenizer=TokenizerSettings(vocab_size=800),
+        data=DataSettings(augment_copies=0, workers=1),
+        train=default_train_config(
+            "tiny",
+            max_steps=steps,
+            seq_len=128,
+            batch_size=8,
+            learning_rate=lr,
+            eval_every=steps,
+            save_every=steps,
+            progress=False,
+        ),
+        sample_tokens=16,
+    )
+    pretrain(corpus, out, config, log=_quiet)
+    return out
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("compose")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TRIBUTE_CACHE_DIR", str(root / "cache"))
+        for seed in range(6):
+            write_song(root / "src" / f"Band_Song{seed}.mid", seed, bars=8, key=seed % 3)
+        build(
+            [str(root / "src")],
+            root / "corpus",
+            BuildConfig(labels=LabelRules(fixed={"genre": "rock"})),
+            progress=False,
+        )
+        return _train(root / "corpus", root / "model", steps=30)
+
+
+def _bars(score: Score) -> int:
+    end = [m.time for m in score.markers if m.text == "end"]
+    return end[0] // TPQ_BAR
+
+
+def test_controls_hold_in_every_song(model, tmp_path):
+    controls = Controls(
+        form=parse_form(None, 4),
+        tempo_qpm=97.0,
+        time_signature=(4, 4),
+        key="E minor",
+        instruments=("drums", "bass"),
+    )
+    records = compose(
+        model, tmp_path, controls, ComposeOptions(n=2, seed=1, guard=False), log=_quiet
+    )
+    for record in records:
+        score = Score(str(tmp_path / record["midi"]))
+        assert _bars(score) == 4
+        assert all(n.time < 4 * TPQ_BAR for t in score.tracks for n in t.notes)
+        assert [(ts.numerator, ts.denominator) for ts in score.time_signatures] == [(4, 4)]
+        assert [round(t.qpm) for t in score.tempos] == [97]
+        for track in score.tracks:
+            assert track.is_drum or 32 <= track.program <= 39
+            if not track.is_drum:
+                assert {n.pitch % 12 for n in track.notes} <= {4, 6, 7, 9, 11, 0, 2, 3}
+        assert record["guard"].startswith("off") and record["dropped_notes"] == 0
+        assert json.loads((tmp_path / f"{record['song']}.json").read_text())[
+            "seed"
+        ] == 1 + records.index(record)
+
+
+def test_form_repeats_the_chorus_and_marks_sections(model, tmp_path):
+    controls = Controls(form=parse_form("verse:2 chorus:2 verse:2 chorus:2", None))
+    (record,) = compose(model, tmp_path, controls, ComposeOptions(seed=3, guard=False), log=_quiet)
+    score = Score(str(tmp_path / record["midi"]))
+    assert [m.text for m in score.markers] == ["verse", "chorus", "verse", "chorus", "end"]
+    assert [m.time // TPQ_BAR for m in score.markers] == [0, 2, 4, 6, 8]
+
+    def notes(first_bar: int) -> list[tuple]:
+        lo, hi = first_bar * TPQ_BAR, (first_bar + 2) * TPQ_BAR
+        return sorted(
+            (t.program, t.is_drum, n.time - lo, n.pitch)
+            for t in score.tracks
+            for n in t.notes
+            if lo <= n.time < hi
+        )
+
+    assert notes(2) and notes(2) == notes(6)  # the chorus comes back
+    assert record["form"][3]["repeat_of_bar"] == 2
+
+
+def test_the_same_seed_gives_the_same_song(model, tmp_path):
+    controls = Controls(form=parse_form(None, 3))
+    for folder in ("a", "b"):
+        compose(
+            model,
+            tmp_path / folder,
+            controls,
+            ComposeOptions(n=2, seed=11, guard=False),
+            log=_quiet,
+        )
+    for song in ("song-01.mid", "song-02.mid"):
+        assert (tmp_path / "a" / song).read_bytes() == (tmp_path / "b" / song).read_bytes()
+    assert (tmp_path / "a" / "song-01.mid").read_bytes() != (
+        tmp_path / "a" / "song-02.mid"
+    ).read_bytes()
+
+
+def test_a_primer_opens_the_song(model, tmp_path):
+    primer = band_song(99, bars=2).resample(24)
+    primer.dump_midi(str(tmp_path / "riff.mid"))
+    (record,) = compose(
+        model,
+        tmp_path / "out",
+        Controls(form=parse_form(None, 2)),
+        ComposeOptions(primer=str(tmp_path / "riff.mid"), guard=False),
+        log=_quiet,
+    )
+    assert record["primer_bars"] == 2 and record["bars"] == 4
+    score = Score(str(tmp_path / "out" / record["midi"]))
+
+    def opening(s: Score) -> list[tuple]:
+        return sorted(
+            (t.is_drum, n.time, n.pitch) for t in s.tracks for n in t.notes if n.time < 2 * TPQ_BAR
+        )
+
+    assert opening(score) == opening(primer)
+    programs = {(t.program, t.is_drum) for t in score.tracks}
+    assert programs <= {(t.program, t.is_drum) for t in primer.tracks} | {(0, True)}
+
+
+def test_guard_rejects_a_memorized_song_and_names_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRIBUTE_CACHE_DIR", str(tmp_path / "cache"))
+    write_song(tmp_path / "src" / "Memorized_Hit.mid", 42, bars=4)
+    build([str(tmp_path / "src")], tmp_path / "corpus", BuildConfig(), progress=False)
+    model = _train(tmp_path / "corpus", tmp_path / "model", steps=120, lr=3e-3)
+    controls = Controls(form=parse_form(None, 4), temperature=0.2)
+    (record,) = compose(
+        model, tmp_path / "songs", controls, ComposeOptions(max_retries=1), log=_quiet
+    )
+    assert record["rejected"], record
+    assert all(r["verdict"] == "copy" for r in record["rejected"])
+    assert record["rejected"][0]["nearest"][0]["title"] == "Memorized Hit"
+    saved = json.loads((tmp_path / "songs" / "song-01.json").read_text())
+    assert saved["rejected"] == record["rejected"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--style", "jazz"], "unknown style 'jazz'; this model knows: genre=rock"),
+        (["--instruments", "kazoo"], "unknown instrument 'kazoo'"),
+        (["--form", "verse:4 verse:8"], "cannot be longer than the original"),
+        (["--key", "H minor"], "--key looks like"),
+        (["--time", "7/8"], "not in this model's vocabulary"),
+        (["--time", "4/5"], "is not a time signature"),
+        (["--tempo", "900"], "--tempo must be between"),
+        (["--primer", "missing.mid"], "does not exist"),
+        (["--bars", "0"], "--bars must be between"),
+    ],
+)
+def test_bad_requests_are_one_line_errors(model, tmp_path, capsys, argv, message):
+    code = main(["compose", str(model), "--out", str(tmp_path), "--no-guard", *argv])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and message in err and "\n" not in err, err
+
+
+def test_primer_that_does_not_parse(model, tmp_path, capsys):
+    (tmp_path / "bad.mid").write_bytes(b"not midi at all, just text" * 3)
+    code = main(
+        [
+            "compose",
+            str(model),
+            "--out",
+            str(tmp_path / "o"),
+            "--no-guard",
+            "--primer",
+            str(tmp_path / "bad.mid"),
+        ]
+    )
+    assert code == 2 and "primer" in capsys.readouterr().err
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_sampler_cached_logits_equal_a_full_forward(model):
+    import torch
+
+    from tribute.compose.loading import load_style_model
+
+    loaded = load_style_model(model)
+    torch.set_grad_enabled(False)
+    ids = torch.tensor(np.random.default_rng(0).integers(3, 200, size=(2, 24)))
+    full = loaded.model(input_ids=ids).logits
+    out = loaded.model(input_ids=ids[:, :16], use_cache=True)
+    cache, errors = out.past_key_values, []
+    for step in range(16, 24):
+        out = loaded.model(input_ids=ids[:, step : step + 1], past_key_values=cache, use_cache=True)
+        cache = out.past_key_values
+        errors.append(float((out.logits[:, -1] - full[:, step]).abs().max()))
+    assert max(errors) < 1e-4
