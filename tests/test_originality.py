@@ -140,8 +140,11 @@ def test_calibration_is_stored_and_reported(checker):
 
 
 def test_empty_and_drums_only_are_not_comparable(checker):
-    empty = Song(Score(TPQ), SongMeta(id="empty", title="", source="", format="midi"))
-    assert checker.check(empty).verdict == "not comparable"
+    report = checker.check(song(Score(TPQ), "empty"))
+    assert report.verdict == "not comparable" and "empty" in report.reasons[0]
+    tiny = band_song(1, bars=1)
+    tiny.tracks = [t for t in tiny.tracks if t.name == "Vocals"]  # a 3-note candidate
+    assert checker.check(song(tiny, "tiny")).verdict in ("original", "not comparable")
     drums = band_song(1, bars=BARS)  # (ingestion keeps drums-only files: they are songs)
     drums.tracks = [t for t in drums.tracks if t.is_drum]
     report = checker.check(song(drums, "drums"))

@@ -22,7 +22,8 @@ def register(subparsers) -> None:
                     "n-gram novelty and a verdict for each song.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("songs", nargs="+", metavar="SONG",
-                        help="MIDI files, or folders of them")
+                        help="song files (MIDI, MusicXML, ABC, kern, Guitar Pro), or folders "
+                             "of MIDI files")
     parser.add_argument("--against", nargs="+", required=True, metavar="CORPUS",
                         help="corpus directories (from `tribute corpus build`)")
     parser.add_argument("--json", action="store_true", help="print one JSON record")

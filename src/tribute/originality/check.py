@@ -14,7 +14,7 @@ from pathlib import Path
 from symusic import Score
 
 from tribute.corpus.ingest import IngestSettings, ingest_file
-from tribute.corpus.normalize import normalize
+from tribute.corpus.normalize import NormalizeConfig, normalize
 from tribute.corpus.readers import RawPiece, SkipFile
 from tribute.errors import TributeError
 from tribute.music import Song, SongMeta
@@ -95,11 +95,17 @@ def read_songs(path: str | Path) -> list[Song | tuple[str, str]]:
 
 
 def song_from_score(score: Score, song_id: str, title: str = "", family: str = "") -> Song:
-    """A :class:`Song` of a bare score, normalized as corpus ingestion does (corpus grid, roles,
-    lead track)."""
+    """A :class:`Song` of a bare score (a composed candidate), normalized as corpus ingestion
+    does (corpus grid, roles, lead track). A score without notes comes back as it is (its check
+    says "empty song"); only an absurd one (e.g. 200,000+ notes) raises :class:`TributeError`."""
+    title = title or song_id
     try:
-        normal, meta = normalize(RawPiece(score=score, format="midi", title=title or song_id))
+        normal, meta = normalize(RawPiece(score=score, format="midi", title=title),
+                                 NormalizeConfig(min_notes=1))
     except SkipFile as exc:
+        if score.note_num() == 0:
+            return Song(score, SongMeta(id=song_id, title=title, source="", format="midi",
+                                        family=family))
         raise TributeError(f"{song_id}: {exc}") from exc
     meta.id, meta.family = song_id, family
     return Song(normal, meta)
