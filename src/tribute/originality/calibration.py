@@ -83,6 +83,7 @@ def calibrate(index: OriginalityIndex, max_songs: int | None = None) -> dict:
         entry["review_at"] = round(_q(weighted, q), 2)
         entry["copy_at"] = round(_q(weighted, 99), 2)
         roles[role] = entry
+    base["version"] = CALIBRATION_VERSION
     base["review_percentile"] = q
     base["review_share_of_real_songs"] = round(share, 4)
     base["roles"] = roles
@@ -90,6 +91,7 @@ def calibrate(index: OriginalityIndex, max_songs: int | None = None) -> dict:
     return base
 
 
+CALIBRATION_VERSION = 2  # bump when thresholds are computed differently: indexes recalibrate
 REVIEW_SHARE = 0.05  # of real songs a verdict may send to review
 _JUDGED = ("lead", "bass", "other", "chords")  # roles that can raise a review
 

@@ -188,7 +188,7 @@ class _Notes:
         self.drum = self.seg_drum[self.seg]
 
     def bars(self, song: np.ndarray, ticks: np.ndarray) -> np.ndarray:
-        """Bar index (0-based, per song) of ticks of the given songs; also the bar's start tick."""
+        """Bar index (0-based, within its song) of each tick of the given songs."""
         keys = (song << _SONG_SHIFT) + np.minimum(ticks, _MAX_TICK)
         slot = np.searchsorted(self.bar_keys, keys, side="right") - 1
         return slot - self.bar_offset[song]

@@ -26,7 +26,7 @@ import numpy as np
 from tribute.corpus.store import Corpus
 from tribute.errors import TributeError
 from tribute.music import Song
-from tribute.originality.calibration import calibrate
+from tribute.originality.calibration import CALIBRATION_VERSION, calibrate
 from tribute.originality.features import (
     BATCH_SONGS,
     DEFAULT_SETTINGS,
@@ -127,7 +127,13 @@ def corpus_index(corpus: str | Path | Corpus, settings: Settings = DEFAULT_SETTI
         [r["id"] in wanted and r["key"] == keys.get(r["id"]) for r in old.songs], dtype=bool)
     have = {r["id"] for r, k in zip(old.songs if old else [], kept, strict=True) if k}
     fresh = [m for m in corpus.metas if m.id not in have]
-    if old is not None and kept.all() and not fresh and old.calibration is not None:
+    if old is not None and kept.all() and not fresh:
+        if (old.calibration or {}).get("version") == CALIBRATION_VERSION:
+            return old
+        build = (old.calibration or {}).get("build", {})
+        calibrate(old)  # same songs, thresholds from a newer tribute
+        old.calibration["build"] = build
+        _save_if_possible(old, where)
         return old
     started = time.perf_counter()
     records, streams = [], []
@@ -144,11 +150,15 @@ def corpus_index(corpus: str | Path | Corpus, settings: Settings = DEFAULT_SETTI
     calibrate(index)
     index.calibration["build"] = {"new_songs": len(fresh), "kept_songs": int(kept.sum()),
                                   "seconds": round(build_seconds, 2)}
+    _save_if_possible(index, where)
+    return index
+
+
+def _save_if_possible(index: OriginalityIndex, where: Path) -> None:
     try:
         save(index, where)
     except OSError as exc:  # a read-only corpus: the index still serves this run
-        index.calibration["build"]["not_saved"] = f"{where}: {exc.strerror or exc}"
-    return index
+        index.calibration["not_saved"] = f"{where}: {exc.strerror or exc}"
 
 
 def _table_arrays(table: GramTable) -> dict[str, np.ndarray]:
