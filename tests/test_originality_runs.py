@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from songs import band_song
 from tribute.originality import (
     SequenceSet,
     longest_common_run,
     ngram_novelty,
     pairwise_longest_runs,
+    shared_melody_run,
 )
 
 
@@ -58,3 +60,11 @@ def test_novelty_and_diversity():
     seqs = [np.arange(10), np.arange(5, 15), np.arange(100, 110)]
     np.testing.assert_array_equal(pairwise_longest_runs(seqs),
                                   [[0, 5, 0], [5, 0, 0], [0, 0, 0]])
+
+
+def test_shared_melody_run_of_two_scores():
+    original = band_song(5, bars=8)
+    continuation = band_song(5, bars=8, key=4)  # the same melody, transposed
+    run = shared_melody_run(continuation, original)
+    assert run.query_start == run.ref_start == 0 and run.length > 30
+    assert shared_melody_run(band_song(6, bars=8), original).length < 12

@@ -21,6 +21,7 @@ from tribute.originality.runs import (
     longest_common_run,
     ngram_novelty,
     pairwise_longest_runs,
+    shared_melody_run,
 )
 from tribute.originality.store import corpus_index, load, save
 
@@ -42,6 +43,7 @@ __all__ = [
     "pairwise_longest_runs",
     "read_songs",
     "save",
+    "shared_melody_run",
     "song_from_score",
     "song_streams",
 ]

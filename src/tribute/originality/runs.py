@@ -18,8 +18,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from symusic import Score
 
 from tribute.music import ngram_hashes
+from tribute.originality.features import melody_tokens
 
 
 @dataclass(frozen=True)
@@ -101,3 +103,10 @@ def pairwise_longest_runs(seqs: Sequence[np.ndarray]) -> np.ndarray:
         for j in range(i + 1, size):
             out[i, j] = out[j, i] = longest_common_run(seqs[i], [seqs[j]]).length
     return out
+
+
+def shared_melody_run(a: Score, b: Score, a_lead: int | None = None, b_lead: int | None = None,
+                      rhythm: bool = True) -> Run:
+    """L between the melodies of two scores: e.g. a prompted continuation against the original
+    continuation (EVALUATION.md §2D, extraction). ``*_lead``: lead track index, else skyline."""
+    return longest_common_run(melody_tokens(a, a_lead, rhythm), [melody_tokens(b, b_lead, rhythm)])
