@@ -429,6 +429,40 @@ def test_bad_songs_are_errors_and_the_batch_goes_on(songs, tmp_path):
     assert summary["config"]["pianoroll"] is True and len(summary["songs"]) == 4
 
 
+def random_song(seed: int) -> Score:
+    """Messy input: odd resolutions, meters and keys, zero and huge durations, any pitch."""
+    rng = np.random.default_rng(seed)
+    tpq = int(rng.choice([96, 120, 384, 960]))
+    score = Score(tpq)
+    score.tempos.append(Tempo(0, float(rng.choice([40, 133.3, 300]))))
+    for _ in range(int(rng.integers(0, 4))):
+        numerator, denominator = int(rng.choice([1, 3, 5, 7, 11])), int(rng.choice([2, 8, 16]))
+        score.time_signatures.append(
+            TimeSignature(int(rng.integers(0, 20 * tpq)), numerator, denominator)
+        )
+    score.key_signatures.append(KeySignature(0, int(rng.integers(-7, 8)), int(rng.integers(2))))
+    score.markers.append(TextMeta(int(rng.integers(0, 10 * tpq)), "  "))
+    for _ in range(int(rng.integers(1, 5))):
+        track = Track("", int(rng.integers(128)), bool(rng.random() < 0.2))
+        for _ in range(int(rng.integers(1, 80))):
+            duration = int(rng.choice([0, 1, int(rng.integers(1, 20 * tpq))]))
+            start, pitch = int(rng.integers(0, 40 * tpq)), int(rng.integers(0, 128))
+            track.notes.append(Note(start, duration, pitch, int(rng.integers(1, 128))))
+        score.tracks.append(track)
+    return score
+
+
+def test_messy_songs_never_crash(tmp_path):
+    paths = []
+    for seed in range(4):
+        paths.append(tmp_path / f"messy{seed}.mid")
+        random_song(seed).dump_midi(str(paths[-1]))
+    config = RenderConfig(score_formats=("musicxml",), lead_sheet=True, pianoroll=True)
+    for result in render(paths, tmp_path / "out", config):
+        assert result.error is None
+        assert all("drums-only" in w for w in result.warnings), result.warnings
+
+
 def test_same_file_names_get_distinct_outputs(tmp_path):
     a = write_song(tmp_path / "a" / "song.mid", 1, bars=2)
     b = write_song(tmp_path / "b" / "song.mid", 2, bars=2)

@@ -225,12 +225,17 @@ def _audio(score: Score, out: Path, stem: str, config: RenderConfig, synth) -> l
 def _score(
     score: Score, out: Path, stem: str, title: str, config: RenderConfig, lead: bool
 ) -> list[Path]:
+    from music21.exceptions21 import Music21Exception
+
     from tribute.render import score as notation
 
     name = f"{stem}.lead" if lead else stem
     title = f"{title} (lead sheet)" if lead else title
-    m21 = notation.lead_sheet(score, title) if lead else notation.to_music21(score, title)
-    musicxml = notation.write_musicxml(m21, out / f"{name}.musicxml")
+    try:
+        m21 = notation.lead_sheet(score, title) if lead else notation.to_music21(score, title)
+        musicxml = notation.write_musicxml(m21, out / f"{name}.musicxml")
+    except Music21Exception as exc:  # a notation corner case music21 rejects: skip, say why
+        raise TributeError(f"music21 could not notate the song ({exc})") from exc
     written = [musicxml]
     if "pdf" in config.engraved:
         written.append(notation.engrave_pdf(musicxml, out / f"{name}.pdf"))

@@ -136,7 +136,9 @@ def _pitch(midi: int, flats: bool):
     from music21 import pitch
 
     name = (_FLAT_NAMES if flats else _SHARP_NAMES)[midi % 12]
-    return pitch.Pitch(f"{name}{midi // 12 - 1}")
+    spelled = pitch.Pitch(name)
+    spelled.octave = midi // 12 - 1  # set apart: "C#-1" would read as a "#-" accidental
+    return spelled
 
 
 def _element(pitches: Sequence[int], duration: Fraction, is_drum: bool, flats: bool = False):
