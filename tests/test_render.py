@@ -473,6 +473,19 @@ def test_same_file_names_get_distinct_outputs(tmp_path):
     }
 
 
+def test_scores_in_memory_render_like_files(tmp_path):
+    score = band_song(5, bars=2)
+    results = render(
+        [("My Song", score), ("My Song", Score(TPQ))],
+        tmp_path,
+        RenderConfig(pianoroll=True, score_formats=("musicxml",)),
+    )
+    assert results[0].error is None and results[0].source == "(in memory)"
+    assert (tmp_path / "My-Song.pianoroll.png").is_file()
+    assert (tmp_path / "My-Song.musicxml").is_file()
+    assert results[1].error == "My Song has no notes"
+
+
 def test_cli_render(songs, tmp_path, capsys):
     code = main(
         [

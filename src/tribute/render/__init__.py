@@ -102,23 +102,29 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-.") or "track"
 
 
-def _output_stems(paths: list[Path]) -> list[str]:
+def _output_stems(titles: list[str]) -> list[str]:
     """File stems for the outputs, unique within the batch (song, song-2, ...)."""
     seen: dict[str, int] = {}
     stems = []
-    for path in paths:
-        base = _slug(path.stem)
+    for title in titles:
+        base = _slug(title)
         seen[base] = seen.get(base, 0) + 1
         stems.append(base if seen[base] == 1 else f"{base}-{seen[base]}")
     return stems
 
 
 def render(
-    paths: Iterable[str | Path], out: str | Path, config: RenderConfig = RenderConfig()
+    songs: Iterable[str | Path | tuple[str, Score]],
+    out: str | Path,
+    config: RenderConfig = RenderConfig(),
 ) -> list[SongResult]:
-    """Render every song in ``paths`` into the folder ``out``; one :class:`SongResult` each."""
-    paths = [Path(p) for p in paths]
-    if not paths:
+    """Render every song into the folder ``out``; one :class:`SongResult` each.
+
+    A song is a MIDI file path, or a ``(title, Score)`` pair for a score already in memory (a
+    freshly composed song); output names come from the file name or the title.
+    """
+    items = [item if isinstance(item, tuple) else Path(item) for item in songs]
+    if not items:
         raise TributeError("no songs given")
     if config.nothing_chosen():
         raise TributeError(
@@ -140,10 +146,14 @@ def render(
             )
     results = []
     try:
-        for path, stem in zip(paths, _output_stems(paths), strict=True):
-            result = SongResult(source=str(path), title=path.stem)
+        titles = [item[0] if isinstance(item, tuple) else item.stem for item in items]
+        for item, title, stem in zip(items, titles, _output_stems(titles), strict=True):
+            in_memory = isinstance(item, tuple)
+            result = SongResult(source="(in memory)" if in_memory else str(item), title=title)
             try:
-                score = load_song(path)
+                score = item[1] if in_memory else load_song(item)
+                if in_memory and sum(t.note_num() for t in score.tracks) == 0:
+                    raise TributeError(f"{title} has no notes")
                 _render_one(score, out, stem, config, synth, result)
             except TributeError as exc:
                 result.error = str(exc)
