@@ -35,7 +35,7 @@ from tribute.music import role_from_program
 from tribute.paths import atomic_write_text, cache_dir
 from tribute.tokens import MusicTokenizer
 
-__all__ = ["DataSettings", "TokenData", "augment", "load_split"]
+__all__ = ["DataSettings", "TokenData", "TokenMixture", "augment", "load_split"]
 
 IGNORE_INDEX = -100  # label of positions that carry no loss (padding, prompt)
 
@@ -143,6 +143,31 @@ class TokenData:
         pieces = rng.choice(len(bars), size=batch_size, p=bars / bars.sum())
         rows = [self.window(p, int(rng.integers(bars[p])), seq_len) for p in pieces]
         return np.stack([r[0] for r in rows]), np.stack([r[1] for r in rows])
+
+
+@dataclass
+class TokenMixture:
+    """Several TokenData sampled row by row with fixed weights (e.g. fine-tuning with
+    rehearsal: 80 % artist songs, 20 % genre songs). Epochs count the first part's tokens."""
+
+    parts: list[TokenData]
+    weights: list[float]
+
+    def __len__(self) -> int:
+        return len(self.parts[0])
+
+    @property
+    def n_tokens(self) -> int:
+        return self.parts[0].n_tokens
+
+    def sample(self, rng: np.random.Generator, batch_size: int,
+               seq_len: int) -> tuple[np.ndarray, np.ndarray]:
+        p = np.asarray(self.weights, dtype=float) / sum(self.weights)
+        counts = np.bincount(rng.choice(len(self.parts), size=batch_size, p=p),
+                             minlength=len(self.parts))
+        rows = [part.sample(rng, int(n), seq_len) for part, n in zip(self.parts, counts,
+                                                                      strict=True) if n]
+        return np.concatenate([r[0] for r in rows]), np.concatenate([r[1] for r in rows])
 
 
 # --------------------------------------------------------------------------------------------

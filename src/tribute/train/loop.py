@@ -118,6 +118,7 @@ class TrainResult:
     seconds: float
     stopped_early: bool = False
     mfu: float | None = None
+    steady_tokens_per_s: float | None = None  # after the first log window (warm-up, compile)
     history: list[dict] = field(default_factory=list)
     rank_checksums: list[str] = field(default_factory=list)
 
@@ -187,7 +188,7 @@ def _optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.AdamW
     groups = [{"params": decay, "weight_decay": config.weight_decay},
               {"params": other, "weight_decay": 0.0}]
     return torch.optim.AdamW(groups, lr=config.learning_rate, betas=config.betas,
-                             fused=torch.cuda.is_available())
+                             fused=torch.cuda.is_available() and not config.fsdp)
 
 
 def train(model, train_data: TokenData, val_data: TokenData | None, config: TrainConfig,
@@ -228,7 +229,7 @@ def train(model, train_data: TokenData, val_data: TokenData | None, config: Trai
     optimizer = _optimizer(model, config)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(config, total_steps))
     if config.compile:
-        model = torch.compile(model)
+        model.compile()  # in place: the module and its state-dict keys stay as they are
     model, optimizer = accelerator.prepare(model, optimizer)
     if checkpoint is not None:
         _load_optimizer_state(accelerator, model, optimizer, checkpoint / "optimizer.pt")
@@ -247,6 +248,7 @@ def train(model, train_data: TokenData, val_data: TokenData | None, config: Trai
     bar = _progress(config, total_steps, start_step) if main else None
     t_start = time.perf_counter()
     t_window, tokens_window, losses = t_start, 0, []
+    steady_from: tuple[float, int] | None = None  # (time, step) at the first log
     tokens_per_s = mfu = 0.0
     val_loss = None
     stopped_early = False
@@ -282,6 +284,7 @@ def train(model, train_data: TokenData, val_data: TokenData | None, config: Trai
                 tokens_per_s = tokens_window / max(elapsed, 1e-9)
                 mfu = tokens_per_s * flops_token / (peak * world) if peak else 0.0
                 t_window, tokens_window = time.perf_counter(), 0
+                steady_from = steady_from or (t_window, step)
                 state["train_loss"] = train_loss
                 if writer:
                     writer.add_scalar("train/loss", train_loss, step)
@@ -330,12 +333,17 @@ def train(model, train_data: TokenData, val_data: TokenData | None, config: Trai
         if writer:
             writer.close()
 
-    seconds = time.perf_counter() - t_start
+    t_end = time.perf_counter()
+    seconds = t_end - t_start
+    steady = None
+    if steady_from is not None and step > steady_from[1]:
+        steady = (step - steady_from[1]) * tokens_per_step / max(t_end - steady_from[0], 1e-9)
     trained_tokens = (step - start_step) * tokens_per_step
     result = TrainResult(
         steps=step, tokens=state["tokens"], train_loss=state.get("train_loss", float("nan")),
         val_loss=val_loss, best_val_loss=state["best_val_loss"],
         tokens_per_s=trained_tokens / max(seconds, 1e-9), seconds=seconds,
+        steady_tokens_per_s=steady,
         stopped_early=stopped_early, mfu=mfu if peak else None, history=state["history"])
     # Every rank's weight hash: under DDP they must be identical (the ranks saw different
     # batches, so agreement proves the gradients were averaged).
@@ -554,6 +562,8 @@ def _print_plan(log, accelerator, model, config: TrainConfig, train_data: TokenD
         f"vocabulary {bare.config.vocab_size:,}, context {bare.config.max_position_embeddings:,}")
     log(f"device: {device.type} × {accelerator.num_processes} ({accelerator.distributed_type}), "
         f"precision {precision}")
+    if config.fsdp and not getattr(accelerator, "is_fsdp2", False):
+        log("note: --fsdp shards over several GPUs only; this run replicates the model (DDP)")
     log(f"tokens/step: {config.batch_size} seq × {config.grad_accum} accum × {config.seq_len} "
         f"tokens × {accelerator.num_processes} proc = {tokens_per_step:,}")
     log(f"tokens/epoch: {train_data.n_tokens:,} in {len(train_data):,} pieces (with augmented "
