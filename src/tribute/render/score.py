@@ -230,8 +230,26 @@ def _frame(score: Score, title: str, keysig, parts: list) -> object:
         )
         part.makeMeasures(inPlace=True)
         part.makeTies(inPlace=True)
+        if not is_drum:  # accidentals against the key signature, bar by bar (no ♭ on B♭ in F)
+            part.makeAccidentals(inPlace=True)
+            _settle_naturals(part)
         m21.insert(0, part)
     return m21
+
+
+def _settle_naturals(part) -> None:
+    """Give every unaltered pitch a settled, hidden natural.
+
+    The MusicXML writer redoes accidentals on its own copy for pitches whose display is still
+    open, and there it counts the lead sheet's chord symbols as notes of the bar (an A chord's
+    C# would put a natural on the melody's C). Settled pitches are left as they are.
+    """
+    from music21 import pitch
+
+    for p in part.pitches:
+        if p.accidental is None:
+            p.accidental = pitch.Accidental("natural")
+            p.accidental.displayStatus = False
 
 
 def to_music21(score: Score, title: str):
@@ -291,14 +309,21 @@ def lead_sheet(score: Score, title: str):
     part.insert(0, inst)
     for offset, duration, notes in quantized_events(melody, 0):
         part.insert(offset, _element(notes, duration, False, flats))
+    # Key, meters and tempo come from the whole song, not from the melody alone.
+    sheet = _frame(score, title, keysig, [(part, False)])
+    # Chord symbols go in after the accidentals are set: music21 would otherwise count their
+    # pitches as notes of the bar (an A chord's C# would put a natural on the melody's C).
+    measures = list(sheet.parts[0].getElementsByClass(stream.Measure))
     tpq = score.ticks_per_quarter
     for label in chords:
+        offset = Fraction(label.start_tick, tpq)
+        measure = next((m for m in reversed(measures) if m.offset <= offset), None)
+        if measure is None:
+            continue
         root = PITCH_NAMES[label.root].replace("b", "-")  # music21 writes flats as "-"
-        part.insert(
-            Fraction(label.start_tick, tpq), harmony.ChordSymbol(root=root, kind=label.kind)
-        )
-    # Key, meters and tempo come from the whole song, not from the melody alone.
-    return _frame(score, title, keysig, [(part, False)])
+        symbol = harmony.ChordSymbol(root=root, kind=label.kind)
+        measure.insert(offset - Fraction(measure.offset), symbol)
+    return sheet
 
 
 def write_musicxml(m21_score, path: Path) -> Path:
