@@ -320,6 +320,8 @@ def test_lead_sheet_has_the_melody_and_the_progression(score_run, songs):
     assert [c.root().pitchClass for c in chords] == expected
     assert all(c.chordKind == "major" for c in chords)
     assert _parsed_notes(sheet.parts[0]) == source.tracks[3].note_num()
+    # A diatonic melody in C needs no accidentals: the chords' C#s must not put naturals on it.
+    assert "<accidental" not in (out / "generated.lead.musicxml").read_text()
 
 
 def test_drums_only_song_gets_a_percussion_score_and_no_lead_sheet(score_run):
