@@ -152,6 +152,8 @@ def render(
             result = SongResult(source="(in memory)" if in_memory else str(item), title=title)
             try:
                 score = item[1] if in_memory else load_song(item)
+                if score.ttype != "Tick":  # bars, quantization and engraving work in ticks
+                    score = score.to("tick")
                 if in_memory and sum(t.note_num() for t in score.tracks) == 0:
                     raise TributeError(f"{title} has no notes")
                 _render_one(score, out, stem, config, synth, result)
