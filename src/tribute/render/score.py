@@ -216,7 +216,9 @@ def _frame(score: Score, title: str, keysig, parts: list) -> object:
                 text = str(marker.text).strip()
                 if text:
                     offset = Fraction(round(int(marker.time) * 4 / tpq), 4)
-                    part.insert(offset, expressions.RehearsalMark(text))
+                    mark = expressions.RehearsalMark(text)
+                    mark.placement = "above"
+                    part.insert(offset, mark)
             written = None
             for change in tempos or []:
                 qpm = float(change.qpm)
