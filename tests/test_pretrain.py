@@ -141,8 +141,9 @@ def test_early_stopping(corpus, tmp_path):
 def test_two_process_ddp_on_cpu_ranks_agree(corpus, tmp_path):
     out = tmp_path / "ddp"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-               "--master_port", "29517", "-m", "tribute", "pretrain", str(corpus), "--out",
+    # --standalone: a free rendezvous port, so parallel test runs never collide.
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+               "--nproc_per_node", "2", "-m", "tribute", "pretrain", str(corpus), "--out",
                str(out), "--max-steps", "4", "--eval-every", "2", "--save-every", "2", *FAST]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
