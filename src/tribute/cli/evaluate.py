@@ -1,0 +1,54 @@
+"""`tribute evaluate MODEL --artist CORPUS --genre CORPUS --out DIR`: the EVALUATION.md report."""
+
+from __future__ import annotations
+
+import argparse
+
+EXAMPLES = """\
+examples:
+  tribute evaluate runs/bach --artist corpora/bach --genre corpora/folk --out eval/bach
+  tribute evaluate runs/bach --artist corpora/bach --genre corpora/folk --quick --out eval/quick
+  tribute evaluate runs/queen --artist corpora/queen --genre corpora/rock -n 200 --seed 1 \\
+      --out eval/queen
+
+Writes report.md (with PNG plots beside it), report.html (plots embedded) and report.json:
+criteria P1-P7 with their numbers and pass / fail / not computed, baselines from the same run
+(held-out real songs, Markov-2, interval-shuffled songs, genre pieces, samples of the base model
+M0), originality against the held-out human baseline, diversity and diagnostics. --quick: 32
+short pieces and relaxed thresholds (a smoke run, said so in the report). An ablation.json from
+`tribute ablate` in the model folder or its parent is included."""
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "evaluate", help="evaluate a style model: style, originality, transfer (P1-P7)",
+        description="Generate pieces with a style model and judge them against the artist's "
+                    "held-out songs and baselines computed in the same run (EVALUATION.md).",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("model", help="model folder (from tribute pretrain / finetune)")
+    parser.add_argument("--artist", required=True, metavar="CORPUS",
+                        help="the artist corpus the model was fine-tuned on (its held-out split "
+                             "is the reference)")
+    parser.add_argument("--genre", required=True, metavar="CORPUS",
+                        help="the genre corpus (originality reference, acceptance negatives)")
+    parser.add_argument("-n", type=int, default=100, help="pieces to generate (default 100)")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: at most 32 pieces of at most 8 bars, relaxed thresholds")
+    parser.add_argument("--style", help="style to generate (default: the model's own)")
+    parser.add_argument("--bars", type=int,
+                        help="bars per piece (default: median length of the held-out songs)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--batch-size", type=int, default=8, help="pieces generated at once")
+    parser.add_argument("--out", required=True, metavar="DIR", help="report folder")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tribute.evaluate import evaluate
+
+    result = evaluate(args.model, args.artist, args.genre, args.out, n=args.n, quick=args.quick,
+                      style=args.style, bars=args.bars, seed=args.seed,
+                      batch_size=args.batch_size)
+    for c in result["criteria"]:
+        print(f"{c['id']} {c['name']}: {c['status']}")
+    return 0

@@ -1,0 +1,265 @@
+"""The evaluation report: ``report.json`` (every figure), ``report.md`` and ``report.html``.
+
+The Markdown links the plots (PNG files beside it); the HTML embeds them, so it travels as one
+file. Plots (matplotlib, Agg backend): the originality distributions of generated and held-out
+real pieces, the C2ST accuracy against its permutation null and the baselines, and the
+Yang & Lerch feature overlaps.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+from pathlib import Path
+
+from tribute.paths import atomic_write_text
+
+PLOTS = ("originality.png", "c2st.png", "overlap.png")
+_MARK = {"pass": "✅ pass", "fail": "❌ fail", "incomplete": "⚠️ incomplete",
+         "not computed": "— not computed"}
+
+
+def _json_default(value):
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, tuple | set):
+        return list(value)
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def _clean(value):
+    """NaN/inf to None, so report.json is strict JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+def _fmt(value, digits: int = 3) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def markdown(result: dict) -> str:
+    lines = [f"# Evaluation of {result.get('model', 'a style model')}", ""]
+    if result.get("quick"):
+        lines += ["**Quick run**: few, short pieces and relaxed thresholds (see below); not a "
+                  "verdict on the model.", ""]
+    lines += [f"Style {result.get('style') or '(none)'}; {result.get('n')} generated pieces of "
+              f"{result.get('bars')} bars; artist corpus {result.get('artist_corpus')}, genre "
+              f"corpus {result.get('genre_corpus')}; base model (M0) "
+              f"{result.get('base_model') or 'none recorded'}.", ""]
+    counts = result.get("counts", {})
+    lines += ["Sets: " + ", ".join(f"{k} {v}" for k, v in counts.items()), ""]
+    for warning in result.get("warnings", []):
+        lines.append(f"> ⚠️ {warning}")
+    if result.get("warnings"):
+        lines.append("")
+    lines += ["## Criteria", "", "| # | criterion | threshold | result | status |",
+              "|---|---|---|---|---|"]
+    for c in result["criteria"]:
+        parts = "<br>".join(f"{p['test']}: {p['value'] or p['why']} ({p['status']})"
+                            for p in c["parts"])
+        lines.append(f"| {c['id']} | {c['name']} | {c['threshold']} | {parts} | "
+                     f"{_MARK.get(c['status'], c['status'])} |")
+    lines.append("")
+    flagged = [f for c in result["criteria"] for f in c.get("flagged", [])]
+    if flagged:
+        lines += ["### Pieces flagged by P5", ""]
+        for f in flagged:
+            src = f.get("source") or {}
+            lines.append(f"- {f['id']}: L = {f['L']} ({100 * f['L_rel']:.0f} % of its melody), "
+                         f"bars {src.get('piece_bars')} = {src.get('corpus')} song "
+                         f"{src.get('id')} \"{src.get('title')}\" bars {src.get('bars')}")
+        lines.append("")
+    lines += ["## Two-sample classifier tests (vs held-out real songs)", "",
+              "| compared set | accuracy | ± | AUC | n per class |", "|---|---:|---:|---:|---:|"]
+    for name, test in result.get("c2st", {}).items():
+        if "not computed" in test:
+            lines.append(f"| {name} | not computed: {test['not computed']} | | | |")
+        else:
+            lines.append(f"| {name} | {_fmt(test['accuracy'])} | {_fmt(test['accuracy_std'])} | "
+                         f"{_fmt(test['auc'])} | {test['n_per_class']} |")
+    main = result.get("c2st", {}).get("generated", {})
+    if main.get("null_p95") is not None:
+        lines += ["", f"Permutation null ({len(main.get('null') or [])} permutations): p95 "
+                      f"{_fmt(main['null_p95'])}, p-value of the generated set "
+                      f"{_fmt(main.get('p_value'))}."]
+    acc = result.get("acceptance", {})
+    if "rates" in acc:
+        lines += ["", "## Style acceptance (target-vs-genre classifier)", "",
+                  f"Out-of-fold real artist songs accepted: {_fmt(acc['out_of_fold_real'], 2)}. "
+                  "Accepted: " + ", ".join(f"{k} {_fmt(v, 2)}" for k, v in acc["rates"].items())
+                  + ". (Easy to fool: never read alone.)"]
+    orig = result.get("originality", {})
+    if orig:
+        lines += ["", "## Originality against artist train ∪ genre", "",
+                  "| set | n | median L | mean L | p95 L | max L | median ν8 | median ν12 |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for name in ("generated", "held_out"):
+            s = orig.get(name, {})
+            lines.append(f"| {name} | {s.get('n')} | {_fmt(s.get('L_median'), 1)} | "
+                         f"{_fmt(s.get('L_mean'), 1)} | {_fmt(s.get('L_p95'), 1)} | "
+                         f"{_fmt(s.get('L_max'), 0)} | {_fmt(s.get('nu8_median'), 2)} | "
+                         f"{_fmt(s.get('nu12_median'), 2)} |")
+    div = result.get("diversity", {})
+    if div:
+        lines += ["", "Diversity (pairwise L within a set): " + "; ".join(
+            f"{k}: {d['pairs']} pairs, share sharing 16+ {_fmt(d['share'])}, mean L "
+            f"{_fmt(d.get('mean_L'), 1)}" for k, d in div.items())]
+    nll = result.get("nll") or {}
+    if "M2" in nll:
+        lines += ["", "## Held-out likelihood (bits per note)", "",
+                  f"M2 {nll['M2']['mean']:.3f}" + (f", M0 {nll['M0']['mean']:.3f}; M2 − M0 "
+                                                   f"{nll['M2-M0']['mean']:+.3f} "
+                                                   f"{nll['M2-M0']['ci95']}" if "M0" in nll
+                                                   else "") + f" ({nll['songs']} songs)."]
+    ablation = result.get("ablation")
+    if ablation:
+        lines += ["", "## Ablation", "", f"From {ablation.get('path')}:", "",
+                  "| arm | held-out bits/note | steps |", "|---|---:|---:|"]
+        for arm, bits in (ablation.get("bits_per_note") or {}).items():
+            lines.append(f"| {arm} | {_fmt(bits.get('mean'))} | "
+                         f"{(ablation.get('steps') or {}).get(arm, '')} |")
+        for name, diff in (ablation.get("differences") or {}).items():
+            lines.append(f"\n- {name}: {diff['mean']:+.3f} {diff['ci95']}")
+    diag = result.get("diagnostics", {})
+    if diag:
+        keys = sorted(set().union(*(d.keys() for d in diag.values())))
+        sets = list(diag)
+        lines += ["", "## Diagnostics (not gated)", "", "| metric | " + " | ".join(sets) + " |",
+                  "|---|" + "---:|" * len(sets)]
+        for key in keys:
+            lines.append(f"| {key} | " + " | ".join(_fmt(diag[s].get(key)) for s in sets) + " |")
+    overlap = {k: v for k, v in result.get("feature_overlap", {}).items() if v}
+    if overlap:
+        lines += ["", "Feature overlap (Yang & Lerch; 1 = generated as close to real as real is "
+                      "to itself):", "", "| feature | overlap | KL |", "|---|---:|---:|"]
+        lines += [f"| {k} | {v['overlap']:.3f} | {v['kl']:.3f} |" for k, v in overlap.items()]
+    lines += ["", "## Plots", ""] + [f"![{p}]({p})" for p in PLOTS if p in result.get("plots", [])]
+    t = result.get("thresholds", {})
+    lines += ["", f"Thresholds{' (relaxed for a quick run)' if t.get('quick') else ''}: "
+              + ", ".join(f"{k} {v}" for k, v in t.items() if k != "quick") + ".",
+              f"Run time {result.get('seconds', '?')} s.", ""]
+    return "\n".join(lines)
+
+
+def plots(result: dict, out: Path) -> list[str]:
+    """Write the PNGs; returns the names written (none when matplotlib is missing)."""
+    try:
+        import matplotlib
+    except ImportError:
+        return []
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    written = []
+    orig = result.get("originality", {})
+    if orig.get("pieces") or orig.get("held_out_pieces"):
+        fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+        longest = max([r["L"] for k in ("pieces", "held_out_pieces") for r in orig.get(k, [])],
+                      default=1)
+        for name, color in (("pieces", "tab:orange"), ("held_out_pieces", "tab:blue")):
+            records = orig.get(name, [])
+            if not records:
+                continue
+            label = "generated" if name == "pieces" else "held-out real"
+            axes[0].hist([r["L"] for r in records], bins=np.arange(longest + 2) - 0.5,
+                         density=True, alpha=0.6, color=color, label=label)
+            axes[1].hist([r["nu12"] for r in records if r.get("nu12") is not None], bins=20,
+                         range=(0, 1), density=True, alpha=0.6, color=color, label=label)
+        axes[0].set_xlabel("L: longest run shared with R (tokens)")
+        axes[1].set_xlabel("ν12: share of new 12-grams")
+        axes[0].legend()
+        fig.tight_layout()
+        fig.savefig(out / PLOTS[0], dpi=100)
+        plt.close(fig)
+        written.append(PLOTS[0])
+    tests = result.get("c2st", {})
+    main = tests.get("generated", {})
+    if main.get("accuracy") is not None:
+        fig, ax = plt.subplots(figsize=(7, 3.2))
+        if main.get("null"):
+            ax.hist(main["null"], bins=15, color="lightgray", label="permutation null")
+        for i, (name, test) in enumerate(tests.items()):
+            if test.get("accuracy") is not None:
+                ax.axvline(test["accuracy"], color=f"C{i}", label=f"{name} {test['accuracy']:.2f}",
+                           lw=2.5 if name == "generated" else 1.2)
+        ax.set_xlim(0.2, 1.02)
+        ax.set_xlabel("C2ST accuracy against held-out real songs")
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        fig.savefig(out / PLOTS[1], dpi=100)
+        plt.close(fig)
+        written.append(PLOTS[1])
+    overlap = {k: v for k, v in result.get("feature_overlap", {}).items() if v}
+    if overlap:
+        fig, ax = plt.subplots(figsize=(7, 0.3 * len(overlap) + 1))
+        ax.barh(list(overlap), [v["overlap"] for v in overlap.values()], color="tab:green")
+        ax.set_xlim(0, 1)
+        ax.set_xlabel("overlap of intra-real and generated-real distance densities")
+        fig.tight_layout()
+        fig.savefig(out / PLOTS[2], dpi=100)
+        plt.close(fig)
+        written.append(PLOTS[2])
+    return written
+
+
+def to_html(text: str, out: Path) -> str:
+    """A small Markdown-to-HTML for the report's own constructs (tables, lists, images)."""
+    body, table = [], []
+
+    def flush() -> None:
+        if table:
+            rows = [r for r in table if not set(r.replace("|", "").strip()) <= set("-: ")]
+            cells = [[html.escape(c.strip()).replace("&lt;br&gt;", "<br>")
+                      for c in r.strip().strip("|").split("|")] for r in rows]
+            head = "".join(f"<th>{c}</th>" for c in cells[0])
+            rest = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>"
+                           for r in cells[1:])
+            body.append(f"<table><tr>{head}</tr>{rest}</table>")
+            table.clear()
+
+    for line in text.splitlines():
+        if line.startswith("|"):
+            table.append(line)
+            continue
+        flush()
+        if line.startswith("!["):
+            name = line[line.index("(") + 1:-1]
+            data = base64.b64encode((out / name).read_bytes()).decode("ascii")
+            body.append(f'<p><img alt="{html.escape(name)}" src="data:image/png;base64,{data}">'
+                        "</p>")
+        elif line.startswith("#"):
+            level = len(line) - len(line.lstrip("#"))
+            body.append(f"<h{level}>{html.escape(line[level:].strip())}</h{level}>")
+        elif line.startswith(("- ", "> ")):
+            body.append(f"<p>{html.escape(line[2:])}</p>")
+        elif line.strip():
+            body.append(f"<p>{html.escape(line).replace('**', '')}</p>")
+    flush()
+    style = ("body{font-family:sans-serif;max-width:70em;margin:2em auto}table{border-collapse:"
+             "collapse}td,th{border:1px solid #ccc;padding:3px 6px;font-size:90%}")
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>tribute evaluation"
+            f"</title><style>{style}</style></head><body>{''.join(body)}</body></html>\n")
+
+
+def write_report(result: dict, out: str | Path) -> None:
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    result["plots"] = plots(result, out)
+    atomic_write_text(out / "report.json", json.dumps(_clean(result), indent=1,
+                                                      ensure_ascii=False,
+                                                      default=_json_default) + "\n")
+    text = markdown(result)
+    atomic_write_text(out / "report.md", text)
+    atomic_write_text(out / "report.html", to_html(text, out))
