@@ -20,6 +20,7 @@ from tribute.corpus.labels import LabelRules
 from tribute.errors import TributeError
 from tribute.evaluate import Sets, Thresholds, assess, feature_matrix, piece_features
 from tribute.evaluate.baselines import interval_shuffled, markov2_samples
+from tribute.evaluate.nll import find_ablation
 from tribute.evaluate.report import write_report
 from tribute.evaluate.run import compare_settings, evaluate
 from tribute.music import Song, SongMeta, melody_notes
@@ -144,8 +145,17 @@ def test_genre_pieces_fail_p3(sets):
     assert _part(p3, "generated vs out-of-fold real")["status"] == "fail"
 
 
-def test_too_few_pieces_are_not_computed_never_passed(sets):
-    result = _assess(sets, sets["validation"][:3], permutations=0)
+def test_too_few_pieces_are_not_computed_never_passed(sets, tmp_path):
+    ablation = {"differences": {"M2-M0": {"mean": -0.4, "ci95": [-0.6, -0.2]},
+                                "M2-M1b": {"mean": -0.1, "ci95": [-0.3, 0.1]}},
+                "bits_per_note": {"M0": {"mean": 3.0}, "M2": {"mean": 2.6}}}
+    (tmp_path / "M2").mkdir()
+    (tmp_path / "ablation.json").write_text(json.dumps(ablation))
+    found = find_ablation(tmp_path / "M2")
+    assert found is not None and found[0] == tmp_path / "ablation.json"
+    result = _assess(sets, sets["validation"][:3], permutations=0, ablation=found[1])
+    p1 = _criterion(result, "P1")  # read from ablation.json: M2 beats M0 but not M1b
+    assert [p["status"] for p in p1["parts"]] == ["pass", "fail"] and p1["status"] == "fail"
     p2 = _criterion(result, "P2")
     assert p2["status"] == "not computed"
     assert "needs 10" in p2["parts"][0]["why"]

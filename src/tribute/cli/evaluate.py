@@ -39,6 +39,9 @@ def register(subparsers) -> None:
                         help="bars per piece (default: median length of the held-out songs)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch-size", type=int, default=8, help="pieces generated at once")
+    parser.add_argument("--prompts", type=int,
+                        help="2-bar prompts per group (training, held-out) for the extraction "
+                             "test P6 (default 16; quick 4)")
     parser.add_argument("--out", required=True, metavar="DIR", help="report folder")
     parser.set_defaults(func=run)
 
@@ -48,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
 
     result = evaluate(args.model, args.artist, args.genre, args.out, n=args.n, quick=args.quick,
                       style=args.style, bars=args.bars, seed=args.seed,
-                      batch_size=args.batch_size)
+                      batch_size=args.batch_size, prompts=args.prompts)
     for c in result["criteria"]:
         print(f"{c['id']} {c['name']}: {c['status']}")
     return 0

@@ -175,8 +175,10 @@ def plots(result: dict, out: Path) -> list[str]:
             label = "generated" if name == "pieces" else "held-out real"
             axes[0].hist([r["L"] for r in records], bins=np.arange(longest + 2) - 0.5,
                          density=True, alpha=0.6, color=color, label=label)
-            axes[1].hist([r["nu12"] for r in records if r.get("nu12") is not None], bins=20,
-                         range=(0, 1), density=True, alpha=0.6, color=color, label=label)
+            novelty = [r["nu12"] for r in records if r.get("nu12") is not None]
+            if novelty:
+                axes[1].hist(novelty, bins=20, range=(0, 1), density=True, alpha=0.6,
+                             color=color, label=label)
         axes[0].set_xlabel("L: longest run shared with R (tokens)")
         axes[1].set_xlabel("ν12: share of new 12-grams")
         axes[0].legend()

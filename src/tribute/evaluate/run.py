@@ -220,7 +220,7 @@ def evaluate(model: str | Path, artist: str | Path, genre: str | Path, out: str 
         nll = (transfer(model, base if base is not None and base.is_dir() else None, artist_c,
                         split) if artist_c.split(split) else
                {"why": "the artist corpus has no held-out songs"})
-    except TributeError as exc:
+    except (TributeError, ImportError) as exc:  # ImportError: a tribute without train.nll
         nll = {"why": str(exc)}
     ablation = find_ablation(model)
 
