@@ -212,7 +212,7 @@ def test_primer_that_does_not_parse(model, tmp_path, capsys):
 def test_sampler_cached_logits_equal_a_full_forward(model):
     import torch
 
-    from tribute.compose.loading import load_style_model
+    from tribute.modeldir import load_style_model
 
     loaded = load_style_model(model)
     torch.set_grad_enabled(False)

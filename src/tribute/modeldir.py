@@ -1,5 +1,5 @@
-"""Open any model folder tribute writes, for generation: a pretrained (base) model, a fully
-fine-tuned or merged style model, or a LoRA adapter over its base model.
+"""Model folders: open any model folder tribute writes — a pretrained (base) model, a fully
+fine-tuned or merged style model, or a LoRA adapter over its base model — and read its record.
 
 Every folder holds ``tokenizer/`` and ``training.json`` (the run's record). An adapter folder
 holds ``adapter_config.json`` + ``adapter_model.safetensors`` instead of the full weights; its
@@ -129,3 +129,60 @@ def resolve_style(
     if matches:
         raise TributeError(f"style {style!r} is ambiguous ({', '.join(matches)}): give key=value")
     raise TributeError(f"unknown style {style!r}; this model knows: {known}")
+
+
+def model_info(path: str | Path) -> tuple[str, dict]:
+    """A readable summary of a model folder, and its full training record."""
+    path = Path(path)
+    record = read_record(path)
+    if (
+        not record
+        and not (path / "config.json").is_file()
+        and not (path / ADAPTER_CONFIG).is_file()
+    ):
+        raise TributeError(f"{path} is not a tribute model folder (no training.json)")
+    tokenizer = MusicTokenizer.load(path)
+    kind = "LoRA adapter" if (path / ADAPTER_CONFIG).is_file() else "model"
+    lines = [
+        f"{path}: {kind}, made by `tribute {record.get('command', '?')}`",
+        f"preset: {record.get('preset', '?')}; tokenizer {tokenizer.fingerprint}: "
+        f"{tokenizer.music_vocab_size} music tokens, styles "
+        f"{', '.join(tokenizer.styles) or 'none'}",
+    ]
+    if record.get("base_model"):
+        lines.append(f"base model: {record['base_model']}")
+    for key in CORPUS_KEYS:
+        if record.get(key):
+            lines.append(f"{key.replace('_', ' ')}: {record[key]}")
+    if record.get("style"):
+        lines.append(f"style: {record['style']} ({record.get('method')} fine-tuning)")
+    split = record.get("split")
+    if split:
+        lines.append("artist split: " + ", ".join(f"{k} {len(v)}" for k, v in split.items()))
+    result = record.get("result", {})
+    if result:
+        lines.append(
+            f"trained {result.get('steps')} steps, {result.get('tokens', 0):,} tokens in "
+            f"{result.get('seconds', 0):.0f} s; train loss {result.get('train_loss'):.4f}"
+            + (
+                f", best validation loss {result['best_val_loss']:.4f}"
+                if result.get("best_val_loss") is not None
+                else ""
+            )
+        )
+    summary = record.get("summary")
+    if summary:
+        lines.append(
+            f"held-out: {summary['bits_per_note_before']:.3f} → "
+            f"{summary['bits_per_note_after']:.3f} bits per note; kept step "
+            f"{summary['chosen_step']} ({summary['why']})"
+        )
+    for entry in result.get("history", []):
+        probe = ""
+        if entry.get("probe_gap") is not None:
+            probe = (
+                f", probe copy train {entry['probe_train_copy']:.2f} / held-out "
+                f"{entry['probe_heldout_copy']:.2f}"
+            )
+        lines.append(f"  step {entry['step']}: validation {entry['val_loss']:.4f}{probe}")
+    return "\n".join(lines), record

@@ -9,8 +9,8 @@ from tribute.compose.controls import (
     parse_time_signature,
     scale_pitch_classes,
 )
-from tribute.compose.loading import StyleModel, load_style_model, resolve_style
 from tribute.compose.song import ComposeOptions, Composer, compose
+from tribute.modeldir import StyleModel, load_style_model, resolve_style
 
 __all__ = [
     "ComposeOptions",

@@ -20,10 +20,10 @@ import torch
 from symusic import Score, Tempo, TextMeta, TimeSignature
 
 from tribute.compose.controls import Controls
-from tribute.compose.loading import StyleModel, load_style_model, resolve_style
 from tribute.compose.sampler import BarSampler, SamplerSettings
 from tribute.compose.vocab import TokenTable
 from tribute.errors import TributeError
+from tribute.modeldir import StyleModel, load_style_model, resolve_style
 from tribute.paths import atomic_write_text
 
 RETRY_SEED_STEP = 1_000_003  # retry k of song seed s uses s + k · this

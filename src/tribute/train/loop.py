@@ -45,6 +45,7 @@ __all__ = ["TrainConfig", "TrainResult", "latest_checkpoint", "peak_flops", "tra
 CHECKPOINTS = "checkpoints"
 TRAIN_CONFIG_FILE = "train_config.json"
 RECORD_FILE = "training.json"
+ADAPTER_WEIGHTS = "adapter_model.safetensors"  # what a PEFT (LoRA) model saves instead
 
 # Dense (no sparsity) bf16 tensor-core peaks, FLOP/s, matched against the CUDA device name in
 # order (most specific first). Turing and Volta have no bf16: their fp16 peak is listed.
@@ -159,11 +160,16 @@ def _accelerator(config: TrainConfig):
         from accelerate import FullyShardedDataParallelPlugin
 
         kwargs["fsdp_plugin"] = FullyShardedDataParallelPlugin(
-            fsdp_version=2, auto_wrap_policy="transformer_based_wrap",
-            transformer_cls_names_to_wrap=["LlamaDecoderLayer"], reshard_after_forward=True,
-            state_dict_type="FULL_STATE_DICT", cpu_ram_efficient_loading=False)
-    accelerator = Accelerator(cpu=not cuda, mixed_precision="no" if precision == "fp32"
-                              else precision, **kwargs)
+            fsdp_version=2,
+            auto_wrap_policy="transformer_based_wrap",
+            transformer_cls_names_to_wrap=["LlamaDecoderLayer"],
+            reshard_after_forward=True,
+            state_dict_type="FULL_STATE_DICT",
+            cpu_ram_efficient_loading=False,
+        )
+    accelerator = Accelerator(
+        cpu=not cuda, mixed_precision="no" if precision == "fp32" else precision, **kwargs
+    )
     return accelerator, precision
 
 
@@ -185,19 +191,38 @@ def _optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.AdamW
     params = [p for p in model.parameters() if p.requires_grad]
     decay = [p for p in params if p.dim() >= 2]
     other = [p for p in params if p.dim() < 2]
-    groups = [{"params": decay, "weight_decay": config.weight_decay},
-              {"params": other, "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=config.learning_rate, betas=config.betas,
-                             fused=torch.cuda.is_available() and not config.fsdp)
+    groups = [
+        {"params": decay, "weight_decay": config.weight_decay},
+        {"params": other, "weight_decay": 0.0},
+    ]
+    return torch.optim.AdamW(
+        groups,
+        lr=config.learning_rate,
+        betas=config.betas,
+        fused=torch.cuda.is_available() and not config.fsdp,
+    )
 
 
-def train(model, train_data: TokenData, val_data: TokenData | None, config: TrainConfig,
-          out_dir: str | Path, *, resume: bool = False, fingerprint: str = "",
-          record: dict | None = None, log=print) -> TrainResult:
-    """Train ``model`` (a ``LlamaForCausalLM``) and save it into ``out_dir``.
+def train(
+    model,
+    train_data: TokenData,
+    val_data: TokenData | None,
+    config: TrainConfig,
+    out_dir: str | Path,
+    *,
+    resume: bool = False,
+    fingerprint: str = "",
+    record: dict | None = None,
+    log=print,
+    on_evaluate=None,
+) -> TrainResult:
+    """Train ``model`` (a ``LlamaForCausalLM``, or a PEFT model around one) and save it into
+    ``out_dir``.
 
     ``fingerprint`` identifies the tokenizer (checked on resume); ``record`` is merged into
-    ``training.json``. Returns the result on every rank; only the main process writes files.
+    ``training.json``; ``on_evaluate(model, step) -> dict`` runs on the main process after each
+    validation and its figures join that validation's history entry (e.g. fine-tuning's
+    over-fitting probe). Returns the result on every rank; only the main process writes files.
     """
     out_dir = Path(out_dir)
     accelerator, precision = _accelerator(config)
@@ -205,26 +230,36 @@ def train(model, train_data: TokenData, val_data: TokenData | None, config: Trai
     world = accelerator.num_processes
     device = accelerator.device
     if config.seq_len > model.config.max_position_embeddings:
-        raise TributeError(f"sequence length {config.seq_len} exceeds the model's context "
-                           f"({model.config.max_position_embeddings})")
+        raise TributeError(
+            f"sequence length {config.seq_len} exceeds the model's context "
+            f"({model.config.max_position_embeddings})"
+        )
 
     tokens_per_step = config.batch_size * config.grad_accum * config.seq_len * world
     total_steps = config.max_steps or max(
-        1, math.ceil(config.epochs * train_data.n_tokens / tokens_per_step))
+        1, math.ceil(config.epochs * train_data.n_tokens / tokens_per_step)
+    )
     config = replace(config, max_steps=total_steps)
     flops_token = flops_per_token(model, config.seq_len)
 
     # ---- resume: weights into the bare model; optimizer/scheduler state after creation
-    state: dict = {"step": 0, "tokens": 0, "best_val_loss": None, "evals_since_best": 0,
-                   "history": []}
+    state: dict = {
+        "step": 0,
+        "tokens": 0,
+        "best_val_loss": None,
+        "evals_since_best": 0,
+        "history": [],
+    }
     checkpoint = latest_checkpoint(out_dir) if resume else None
     if resume and checkpoint is None:
         log(f"no checkpoint in {out_dir}; starting from step 0")
     if checkpoint is not None:
         state = _load_checkpoint_state(checkpoint, model, fingerprint)
         if state.get("world_size", world) != world:
-            log(f"note: resuming a {state['world_size']}-process run on {world} processes; "
-                "tokens per step change accordingly")
+            log(
+                f"note: resuming a {state['world_size']}-process run on {world} processes; "
+                "tokens per step change accordingly"
+            )
 
     optimizer = _optimizer(model, config)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(config, total_steps))
@@ -238,8 +273,19 @@ def train(model, train_data: TokenData, val_data: TokenData | None, config: Trai
     if main:
         out_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out_dir / TRAIN_CONFIG_FILE, json.dumps(config.to_json(), indent=1))
-        _print_plan(log, accelerator, model, config, train_data, val_data, tokens_per_step,
-                    total_steps, flops_token, precision, state["step"])
+        _print_plan(
+            log,
+            accelerator,
+            model,
+            config,
+            train_data,
+            val_data,
+            tokens_per_step,
+            total_steps,
+            flops_token,
+            precision,
+            state["step"],
+        )
     writer = _tensorboard(out_dir) if main else None
 
     peak = peak_flops(device)
@@ -262,8 +308,10 @@ def train(model, train_data: TokenData, val_data: TokenData | None, config: Trai
                 ctx = contextlib.nullcontext() if sync else accelerator.no_sync(model)
                 with ctx:
                     with accelerator.autocast():
-                        loss = model(input_ids=torch.from_numpy(ids).to(device),
-                                     labels=torch.from_numpy(labels).to(device)).loss
+                        loss = model(
+                            input_ids=torch.from_numpy(ids).to(device),
+                            labels=torch.from_numpy(labels).to(device),
+                        ).loss
                     accelerator.backward(loss / config.grad_accum)
                 losses.append(loss.detach())
             if config.grad_clip:
@@ -298,9 +346,17 @@ def train(model, train_data: TokenData, val_data: TokenData | None, config: Trai
             if val_data is not None and (step % config.eval_every == 0 or step == total_steps):
                 val_loss = evaluate(model, val_data, config, accelerator)
                 improved = state["best_val_loss"] is None or val_loss < state["best_val_loss"]
-                state["history"].append({"step": step, "tokens": state["tokens"],
-                                         "train_loss": state.get("train_loss"),
-                                         "val_loss": val_loss})
+                state["history"].append(
+                    {
+                        "step": step,
+                        "tokens": state["tokens"],
+                        "train_loss": state.get("train_loss"),
+                        "val_loss": val_loss,
+                    }
+                )
+                if on_evaluate is not None and main:
+                    state["history"][-1].update(on_evaluate(accelerator.unwrap_model(model), step))
+                    model.train()
                 if improved:
                     state["best_val_loss"], state["evals_since_best"] = val_loss, 0
                     _save_weights(accelerator, model, out_dir / CHECKPOINTS / "best")
@@ -309,16 +365,24 @@ def train(model, train_data: TokenData, val_data: TokenData | None, config: Trai
                 if writer:
                     writer.add_scalar("val/loss", val_loss, step)
                 if bar is not None:
-                    bar.set_postfix_str(_postfix(state.get("train_loss"), val_loss,
-                                                 tokens_per_s, mfu))
+                    bar.set_postfix_str(
+                        _postfix(state.get("train_loss"), val_loss, tokens_per_s, mfu)
+                    )
                 if config.patience is not None and state["evals_since_best"] >= config.patience:
                     stopped_early = True
-                    log(f"\nearly stop at step {step}: no validation improvement in "
-                        f"{config.patience} evaluations (best {state['best_val_loss']:.4f})")
+                    log(
+                        f"\nearly stop at step {step}: no validation improvement in "
+                        f"{config.patience} evaluations (best {state['best_val_loss']:.4f})"
+                    )
 
             if step % config.save_every == 0 or step == total_steps or stopped_early:
-                state.update(step=step, scheduler=scheduler.state_dict(), world_size=world,
-                             fingerprint=fingerprint, config=config.to_json())
+                state.update(
+                    step=step,
+                    scheduler=scheduler.state_dict(),
+                    world_size=world,
+                    fingerprint=fingerprint,
+                    config=config.to_json(),
+                )
                 _save_checkpoint(accelerator, model, optimizer, state, out_dir, config)
             if stopped_early:
                 break
@@ -326,7 +390,8 @@ def train(model, train_data: TokenData, val_data: TokenData | None, config: Trai
         raise TributeError(
             f"out of memory at batch {config.batch_size} × {config.seq_len} tokens; try "
             f"--batch-size {max(1, config.batch_size // 2)} --grad-accum "
-            f"{config.grad_accum * 2} (same tokens per step)") from exc
+            f"{config.grad_accum * 2} (same tokens per step)"
+        ) from exc
     finally:
         if bar is not None:
             bar.close()
@@ -340,11 +405,18 @@ def train(model, train_data: TokenData, val_data: TokenData | None, config: Trai
         steady = (step - steady_from[1]) * tokens_per_step / max(t_end - steady_from[0], 1e-9)
     trained_tokens = (step - start_step) * tokens_per_step
     result = TrainResult(
-        steps=step, tokens=state["tokens"], train_loss=state.get("train_loss", float("nan")),
-        val_loss=val_loss, best_val_loss=state["best_val_loss"],
-        tokens_per_s=trained_tokens / max(seconds, 1e-9), seconds=seconds,
+        steps=step,
+        tokens=state["tokens"],
+        train_loss=state.get("train_loss", float("nan")),
+        val_loss=val_loss,
+        best_val_loss=state["best_val_loss"],
+        tokens_per_s=trained_tokens / max(seconds, 1e-9),
+        seconds=seconds,
         steady_tokens_per_s=steady,
-        stopped_early=stopped_early, mfu=mfu if peak else None, history=state["history"])
+        stopped_early=stopped_early,
+        mfu=mfu if peak else None,
+        history=state["history"],
+    )
     # Every rank's weight hash: under DDP they must be identical (the ranks saw different
     # batches, so agreement proves the gradients were averaged).
     from accelerate.utils import gather_object
@@ -368,16 +440,18 @@ def evaluate(model, data: TokenData, config: TrainConfig, accelerator) -> float:
     """Mean validation loss per token over ``eval_batches`` fixed batches, split over ranks."""
     model.eval()
     rng = np.random.default_rng([config.seed, 7_919])  # the same windows at every evaluation
-    batches = [data.sample(rng, config.batch_size, config.seq_len)
-               for _ in range(config.eval_batches)]
+    batches = [
+        data.sample(rng, config.batch_size, config.seq_len) for _ in range(config.eval_batches)
+    ]
     total = torch.zeros(2, device=accelerator.device, dtype=torch.float64)
-    for ids, labels in batches[accelerator.process_index::accelerator.num_processes]:
+    for ids, labels in batches[accelerator.process_index :: accelerator.num_processes]:
         n = int((labels[:, 1:] != -100).sum())
         with accelerator.autocast():
-            loss = model(input_ids=torch.from_numpy(ids).to(accelerator.device),
-                         labels=torch.from_numpy(labels).to(accelerator.device)).loss
-        total += torch.tensor([loss.item() * n, n], device=accelerator.device,
-                              dtype=torch.float64)
+            loss = model(
+                input_ids=torch.from_numpy(ids).to(accelerator.device),
+                labels=torch.from_numpy(labels).to(accelerator.device),
+            ).loss
+        total += torch.tensor([loss.item() * n, n], device=accelerator.device, dtype=torch.float64)
     total = accelerator.reduce(total, "sum")
     model.train()
     return float(total[0] / max(total[1].item(), 1.0))
@@ -401,8 +475,9 @@ def _save_weights(accelerator, model, folder: Path) -> None:
     accelerator.wait_for_everyone()
 
 
-def _save_checkpoint(accelerator, model, optimizer, state: dict, out_dir: Path,
-                     config: TrainConfig) -> None:
+def _save_checkpoint(
+    accelerator, model, optimizer, state: dict, out_dir: Path, config: TrainConfig
+) -> None:
     state_dict = _state_dict(accelerator, model)
     optim_state = _optimizer_state(accelerator, model, optimizer)
     if accelerator.is_main_process:
@@ -417,7 +492,7 @@ def _save_checkpoint(accelerator, model, optimizer, state: dict, out_dir: Path,
         _replace_dir(tmp, root / name)
         atomic_write_text(root / "latest.json", json.dumps({"step": state["step"], "dir": name}))
         old = sorted(p for p in root.glob("step-*") if p.name != name)
-        for stale in old[:max(0, len(old) - config.keep_checkpoints + 1)]:
+        for stale in old[: max(0, len(old) - config.keep_checkpoints + 1)]:
             shutil.rmtree(stale, ignore_errors=True)
     accelerator.wait_for_everyone()
 
@@ -430,8 +505,11 @@ def _optimizer_state(accelerator, model, optimizer) -> dict:
             get_optimizer_state_dict,
         )
 
-        return get_optimizer_state_dict(model, optimizer.optimizer, options=StateDictOptions(
-            full_state_dict=True, cpu_offload=True))
+        return get_optimizer_state_dict(
+            model,
+            optimizer.optimizer,
+            options=StateDictOptions(full_state_dict=True, cpu_offload=True),
+        )
     return optimizer.state_dict()
 
 
@@ -443,8 +521,9 @@ def _load_optimizer_state(accelerator, model, optimizer, path: Path) -> None:
             set_optimizer_state_dict,
         )
 
-        set_optimizer_state_dict(model, optimizer.optimizer, saved,
-                                 options=StateDictOptions(full_state_dict=True))
+        set_optimizer_state_dict(
+            model, optimizer.optimizer, saved, options=StateDictOptions(full_state_dict=True)
+        )
     else:
         optimizer.load_state_dict(saved)
 
@@ -454,22 +533,48 @@ def _load_checkpoint_state(checkpoint: Path, model, fingerprint: str) -> dict:
 
     state = json.loads((checkpoint / "state.json").read_text(encoding="utf-8"))
     if fingerprint and state.get("fingerprint") and state["fingerprint"] != fingerprint:
-        raise TributeError(f"{checkpoint} was trained with a different tokenizer "
-                           f"({state['fingerprint']} ≠ {fingerprint}); use --force to start over")
+        raise TributeError(
+            f"{checkpoint} was trained with a different tokenizer "
+            f"({state['fingerprint']} ≠ {fingerprint}); use --force to start over"
+        )
+    if (checkpoint / ADAPTER_WEIGHTS).is_file():
+        _load_adapter(model, checkpoint)
+        return state
     saved = json.loads((checkpoint / "config.json").read_text(encoding="utf-8"))
     for key in ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads"):
         if saved.get(key) != getattr(model.config, key):
-            raise TributeError(f"{checkpoint} does not match this model ({key} "
-                               f"{saved.get(key)} ≠ {getattr(model.config, key)}); "
-                               "use the same preset and tokenizer, or --force to start over")
+            raise TributeError(
+                f"{checkpoint} does not match this model ({key} "
+                f"{saved.get(key)} ≠ {getattr(model.config, key)}); "
+                "use the same preset and tokenizer, or --force to start over"
+            )
     weights = load_file(checkpoint / "model.safetensors")
     missing, unexpected = model.load_state_dict(weights, strict=False)
     missing = [k for k in missing if k != "lm_head.weight"]  # tied to the embedding
     if missing or unexpected:
-        raise TributeError(f"{checkpoint}: weights do not fit the model "
-                           f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
+        raise TributeError(
+            f"{checkpoint}: weights do not fit the model "
+            f"(missing {missing[:3]}, unexpected {unexpected[:3]})"
+        )
     model.tie_weights()
     return state
+
+
+def _load_adapter(model, folder: Path) -> None:
+    """LoRA weights saved by a PEFT model's ``save_pretrained`` back into that model."""
+    from peft import set_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    if not hasattr(model, "peft_config"):
+        raise TributeError(
+            f"{folder} holds a LoRA adapter but this run trains a plain model; "
+            "use the same --method, or --force to start over"
+        )
+    set_peft_model_state_dict(model, load_file(folder / ADAPTER_WEIGHTS))
+
+
+def _has_weights(folder: Path) -> bool:
+    return (folder / "model.safetensors").is_file() or (folder / ADAPTER_WEIGHTS).is_file()
 
 
 def _save_pretrained(model, folder: Path, state_dict: dict) -> None:
@@ -508,23 +613,43 @@ def _fsync_dir(folder: Path) -> None:
 # Output, logging
 
 
-def _export(accelerator, model, out_dir: Path, config: TrainConfig, result: TrainResult,
-            record: dict, fingerprint: str) -> None:
+def _export(
+    accelerator,
+    model,
+    out_dir: Path,
+    config: TrainConfig,
+    result: TrainResult,
+    record: dict,
+    fingerprint: str,
+) -> None:
     """The final model into ``out_dir`` (best-validation weights if ``restore_best``)."""
     best = out_dir / CHECKPOINTS / "best"
-    use_best = (config.restore_best and result.best_val_loss is not None
-                and result.val_loss is not None and result.best_val_loss < result.val_loss
-                and (best / "model.safetensors").is_file())
+    use_best = (
+        config.restore_best
+        and result.best_val_loss is not None
+        and result.val_loss is not None
+        and result.best_val_loss < result.val_loss
+        and _has_weights(best)
+    )
     state_dict = _state_dict(accelerator, model)
     if accelerator.is_main_process:
-        if use_best:
+        if use_best and (best / ADAPTER_WEIGHTS).is_file():
+            unwrapped = accelerator.unwrap_model(model)
+            _load_adapter(unwrapped, best)
+            state_dict = unwrapped.state_dict()
+        elif use_best:
             from safetensors.torch import load_file
 
             state_dict = load_file(best / "model.safetensors")
         _save_pretrained(accelerator.unwrap_model(model), out_dir, state_dict)
-        full = {**record, "result": result.to_json(), "train_config": config.to_json(),
-                "exported": "best" if use_best else "last", "tokenizer_fingerprint": fingerprint,
-                "environment": environment(accelerator)}
+        full = {
+            **record,
+            "result": result.to_json(),
+            "train_config": config.to_json(),
+            "exported": "best" if use_best else "last",
+            "tokenizer_fingerprint": fingerprint,
+            "environment": environment(accelerator),
+        }
         atomic_write_text(out_dir / RECORD_FILE, json.dumps(full, indent=1) + "\n")
     accelerator.wait_for_everyone()
 
@@ -534,10 +659,15 @@ def environment(accelerator=None) -> dict:
     import accelerate
     import transformers
 
-    env = {"python": sys.version.split()[0], "torch": torch.__version__,
-           "transformers": transformers.__version__, "accelerate": accelerate.__version__,
-           "platform": platform.platform(), "cpu_count": os.cpu_count(),
-           "torch_threads": torch.get_num_threads()}
+    env = {
+        "python": sys.version.split()[0],
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "accelerate": accelerate.__version__,
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+    }
     if torch.cuda.is_available():
         env["gpu"] = torch.cuda.get_device_name(0)
     if accelerator is not None:
@@ -546,9 +676,19 @@ def environment(accelerator=None) -> dict:
     return env
 
 
-def _print_plan(log, accelerator, model, config: TrainConfig, train_data: TokenData,
-                val_data: TokenData | None, tokens_per_step: int, total_steps: int,
-                flops_token: float, precision: str, start_step: int) -> None:
+def _print_plan(
+    log,
+    accelerator,
+    model,
+    config: TrainConfig,
+    train_data: TokenData,
+    val_data: TokenData | None,
+    tokens_per_step: int,
+    total_steps: int,
+    flops_token: float,
+    precision: str,
+    start_step: int,
+) -> None:
     bare = accelerator.unwrap_model(model)
     n_params = count_parameters(bare)
     steps_per_epoch = train_data.n_tokens / tokens_per_step
@@ -557,22 +697,32 @@ def _print_plan(log, accelerator, model, config: TrainConfig, train_data: TokenD
     # Time estimate: 40 % of the device peak on GPU; on CPU a measured matmul rate × 0.5.
     rate = 0.4 * peak * accelerator.num_processes if peak else 0.5 * _cpu_flops()
     seconds = (total_steps - start_step) * tokens_per_step * flops_token / max(rate, 1.0)
-    log(f"model: {getattr(bare.config, 'tribute_preset', '?')}, {n_params / 1e6:.2f} M "
+    log(
+        f"model: {getattr(bare.config, 'tribute_preset', '?')}, {n_params / 1e6:.2f} M "
         f"parameters ({count_parameters(bare, non_embedding=True) / 1e6:.2f} M non-embedding), "
-        f"vocabulary {bare.config.vocab_size:,}, context {bare.config.max_position_embeddings:,}")
-    log(f"device: {device.type} × {accelerator.num_processes} ({accelerator.distributed_type}), "
-        f"precision {precision}")
+        f"vocabulary {bare.config.vocab_size:,}, context {bare.config.max_position_embeddings:,}"
+    )
+    log(
+        f"device: {device.type} × {accelerator.num_processes} ({accelerator.distributed_type}), "
+        f"precision {precision}"
+    )
     if config.fsdp and not getattr(accelerator, "is_fsdp2", False):
         log("note: --fsdp shards over several GPUs only; this run replicates the model (DDP)")
-    log(f"tokens/step: {config.batch_size} seq × {config.grad_accum} accum × {config.seq_len} "
-        f"tokens × {accelerator.num_processes} proc = {tokens_per_step:,}")
-    log(f"tokens/epoch: {train_data.n_tokens:,} in {len(train_data):,} pieces (with augmented "
+    log(
+        f"tokens/step: {config.batch_size} seq × {config.grad_accum} accum × {config.seq_len} "
+        f"tokens × {accelerator.num_processes} proc = {tokens_per_step:,}"
+    )
+    log(
+        f"tokens/epoch: {train_data.n_tokens:,} in {len(train_data):,} pieces (with augmented "
         f"copies) = {steps_per_epoch:,.1f} steps; validation: "
-        + (f"{val_data.n_tokens:,} tokens in {len(val_data):,} pieces" if val_data else "none"))
-    log(f"run: steps {start_step:,} → {total_steps:,} "
+        + (f"{val_data.n_tokens:,} tokens in {len(val_data):,} pieces" if val_data else "none")
+    )
+    log(
+        f"run: steps {start_step:,} → {total_steps:,} "
         f"({total_steps / max(steps_per_epoch, 1e-9):.2f} epochs), "
         f"{flops_token * tokens_per_step / 1e9:,.1f} GFLOP/step, estimated "
-        f"{_duration(seconds)}")
+        f"{_duration(seconds)}"
+    )
 
 
 def _cpu_flops() -> float:
@@ -607,8 +757,14 @@ def _postfix(train_loss, val_loss, tokens_per_s: float, mfu: float) -> str:
 def _progress(config: TrainConfig, total: int, initial: int):
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, initial=initial, unit="step", dynamic_ncols=True,
-                disable=not config.progress, file=sys.stderr)
+    return tqdm(
+        total=total,
+        initial=initial,
+        unit="step",
+        dynamic_ncols=True,
+        disable=not config.progress,
+        file=sys.stderr,
+    )
 
 
 def _tensorboard(out_dir: Path):

@@ -1,0 +1,364 @@
+"""``tribute finetune``: the second training — a genre model learns one artist's ~50 songs.
+
+base model folder + artist corpus → a style model folder::
+
+    OUT/tokenizer/                      the base tokenizer plus the new style token
+    OUT/model.safetensors, config.json  full fine-tuning (or OUT/adapter_* for LoRA, with
+                                        the base recorded; ``--merge`` adds OUT/merged/)
+    OUT/training.json                   base and corpus identity, split, per-evaluation losses
+                                        and over-fitting probe, chosen checkpoint and why
+
+Fifty songs over-fit within a few epochs, so: validation on held-out artist *families* after
+every epoch, early stopping on it, the best epoch exported, and a probe after every epoch that
+prompts with the first bars of training and of held-out songs and measures how much of the
+original each continuation reproduces (train minus held-out: memorization as it happens).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from tribute.corpus.store import Corpus
+from tribute.errors import TributeError
+from tribute.model import grow_vocab, load_model
+from tribute.paths import atomic_write_text
+from tribute.tokens import TOKENIZER_DIR, MusicTokenizer, style_name
+from tribute.train.data import DataSettings, TokenData, TokenMixture, load_split
+from tribute.train.loop import RECORD_FILE, TrainConfig, TrainResult, train
+
+__all__ = ["DEFAULT_METHOD", "FinetuneConfig", "finetune"]
+
+CONFIG_FILE = "finetune_config.json"
+MIN_SONGS = 5
+# Measured at equal wall-clock on held-out artist loss (benchmarks/finetune_method.py): full
+# fine-tuning wins where the whole model fits easily; LoRA where memory rules.
+DEFAULT_METHOD = {"tiny": "full", "small": "full", "base": "lora", "large": "lora"}
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    style: str  # the artist's name: the style token becomes "<style_key>=<style>"
+    style_key: str = "artist"
+    method: str = "auto"  # "lora", "full", or "auto" (DEFAULT_METHOD of the base's preset)
+    lora_rank: int = 8
+    lora_alpha: int = 16
+    lora_dropout: float = 0.05
+    rehearsal: float = 0.0  # share of each batch drawn from the genre corpus
+    epochs: float = 8.0
+    patience: int | None = 2  # epochs without validation improvement before stopping
+    replace_style: bool = False  # allow a style name the base already has
+    merge: bool = False  # LoRA: also write a merged plain model into OUT/merged
+    probe_songs: int = 4  # per side (train / held-out), each epoch; 0: no probe
+    probe_prompt_bars: int = 2
+    probe_tokens: int = 160  # continuation length of the probe
+    data: DataSettings = field(default_factory=DataSettings)
+    train: TrainConfig = field(
+        default_factory=lambda: TrainConfig(learning_rate=2e-4, warmup_steps=20)
+    )
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def finetune(
+    base: str | Path,
+    artist_corpus: str | Path,
+    out_dir: str | Path,
+    config: FinetuneConfig,
+    *,
+    genre_corpus: str | Path | None = None,
+    resume: bool = False,
+    force: bool = False,
+    log=print,
+) -> TrainResult:
+    """Fine-tune the model in ``base`` on ``artist_corpus``; see the module docstring."""
+    base, out_dir = Path(base), Path(out_dir)
+    corpus = _artist_corpus(artist_corpus)
+    if config.rehearsal and genre_corpus is None:
+        raise TributeError("--rehearsal needs --genre-corpus (the genre data to mix in)")
+    if not 0 <= config.rehearsal < 1:
+        raise TributeError("--rehearsal is a fraction in [0, 1)")
+    if (base / "adapter_config.json").is_file():
+        raise TributeError(
+            f"{base} is a LoRA adapter: fine-tune its merged model "
+            "(tribute finetune --merge writes one) or its base"
+        )
+    tokenizer = MusicTokenizer.load(base)
+    model = load_model(base)
+    if model.config.vocab_size != tokenizer.vocab_size:
+        raise TributeError(
+            f"{base}: model and tokenizer disagree ({model.config.vocab_size} "
+            f"embeddings, {tokenizer.vocab_size} tokens)"
+        )
+    base_record = _read(base / RECORD_FILE)
+    preset = base_record.get("preset") or getattr(model.config, "tribute_preset", "small")
+    method = DEFAULT_METHOD.get(preset, "full") if config.method == "auto" else config.method
+    if method not in ("lora", "full"):
+        raise TributeError(f"--method must be lora, full or auto, got {config.method!r}")
+    _prepare_out(out_dir, resume, force)
+
+    # The style token: appended to the vocabulary, initialized at the mean style embedding.
+    name = style_name(config.style_key, config.style)
+    if name in tokenizer.styles and not config.replace_style:
+        raise TributeError(
+            f"the base model already has style {name!r}; choose another name "
+            "or pass --replace-style to train it further"
+        )
+    old_styles = tokenizer.style_ids()
+    if config.style_key not in tokenizer.settings.style_keys:
+        tokenizer.settings = replace(
+            tokenizer.settings, style_keys=(*tokenizer.settings.style_keys, config.style_key)
+        )
+    style_id = tokenizer.add_style(config.style_key, config.style)
+    grow_vocab(model, tokenizer.vocab_size, init_from=old_styles or None)
+    tokenizer_dir = tokenizer.save(out_dir / TOKENIZER_DIR)
+
+    for meta in corpus.metas:  # every artist song carries the new style
+        meta.labels = {**meta.labels, config.style_key: config.style}
+    train_data = load_split(corpus, tokenizer, "train", config.data, tokenizer_dir)
+    val_data = load_split(corpus, tokenizer, "validation", config.data, tokenizer_dir)
+    if train_data is None or val_data is None:
+        raise TributeError(
+            f"artist corpus {corpus.path} needs songs in both its train and "
+            "validation splits (rebuild it with more families, e.g. --split "
+            "0.7,0.15,0.15)"
+        )
+    mixed = train_data
+    genre = None
+    if config.rehearsal:
+        genre = Corpus.open(genre_corpus)
+        genre_data = load_split(genre, tokenizer, "train", config.data, tokenizer_dir)
+        if genre_data is None:
+            raise TributeError(f"genre corpus {genre.path} has no training songs")
+        mixed = TokenMixture([train_data, genre_data], [1 - config.rehearsal, config.rehearsal])
+
+    seq_len = min(config.train.seq_len, model.config.max_position_embeddings)
+    tokens_per_step = config.train.batch_size * config.train.grad_accum * seq_len
+    steps_per_epoch = max(1, math.ceil(train_data.n_tokens / tokens_per_step))
+    train_config = replace(
+        config.train,
+        seq_len=seq_len,
+        eval_every=steps_per_epoch,
+        save_every=steps_per_epoch,
+        patience=config.patience,
+        max_steps=config.train.max_steps or max(1, round(config.epochs * steps_per_epoch)),
+        restore_best=True,
+    )
+    before = _validation_loss(model, val_data, train_config)
+    log(
+        f"fine-tuning {base} on {len(corpus.split('train'))} songs of {name} ({method}); "
+        f"{steps_per_epoch} steps per epoch; held-out loss before: {before:.4f}"
+    )
+    if method == "lora":
+        model = _lora(model, config, style_id)
+    probe = (
+        _Probe(corpus, tokenizer, train_data, val_data, config, seq_len)
+        if config.probe_songs
+        else None
+    )
+    record = {
+        "command": "finetune",
+        "base_model": str(base.resolve()),
+        "base_record": {k: base_record.get(k) for k in ("preset", "corpus", "styles")},
+        "artist_corpus": str(corpus.path.resolve()),
+        "genre_corpus": str(Path(genre_corpus).resolve()) if genre is not None else None,
+        "style": name,
+        "style_id": style_id,
+        "method": method,
+        "preset": preset,
+        "split": {s: [m.id for m in corpus.split(s)] for s in ("train", "validation", "test")},
+        "validation_loss_before": before,
+        "tokens_per_note": _tokens_per_note(val_data, corpus.split("validation")),
+        "finetune_config": config.to_json(),
+    }
+    atomic_write_text(out_dir / CONFIG_FILE, json.dumps(record, indent=1) + "\n")
+    result = train(
+        model,
+        mixed,
+        val_data,
+        train_config,
+        out_dir,
+        resume=resume,
+        fingerprint=tokenizer.fingerprint,
+        record=record,
+        log=log,
+        on_evaluate=probe,
+    )
+    _finish_record(out_dir, result, before, record["tokens_per_note"])
+    if method == "lora" and config.merge:
+        _merge(out_dir, base, tokenizer, log)
+    log(f"held-out loss {before:.4f} → {result.best_val_loss:.4f} (best epoch); saved {out_dir}")
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def _artist_corpus(path: str | Path) -> Corpus:
+    corpus = Corpus.open(path)
+    if len(corpus) < MIN_SONGS:
+        raise TributeError(
+            f"artist corpus {corpus.path} has {len(corpus)} songs; fine-tuning "
+            f"needs at least {MIN_SONGS} (about 50 is the intended size)"
+        )
+    if not corpus.split("validation"):
+        raise TributeError(
+            f"artist corpus {corpus.path} has no held-out (validation) family; "
+            "rebuild it with at least three melody families"
+        )
+    return corpus
+
+
+def _prepare_out(out_dir: Path, resume: bool, force: bool) -> None:
+    if out_dir.exists() and any(out_dir.iterdir()) and not resume:
+        if not force:
+            raise TributeError(f"output folder {out_dir} exists; pass --resume or --force")
+        if not (out_dir / CONFIG_FILE).is_file():
+            raise TributeError(
+                f"--force refuses to delete {out_dir}: not a tribute fine-tuning folder"
+            )
+        shutil.rmtree(out_dir)
+    if resume and out_dir.exists():
+        saved = _read(out_dir / CONFIG_FILE)
+        if not saved:
+            raise TributeError(f"cannot resume: {out_dir} holds no earlier fine-tuning run")
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+
+def _read(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def _lora(model, config: FinetuneConfig, style_id: int):
+    """LoRA on attention and MLP projections; the new style row of the (tied) embedding is
+    trained too, so the adapter carries the style token."""
+    from peft import LoraConfig, get_peft_model
+
+    lora = LoraConfig(
+        r=config.lora_rank,
+        lora_alpha=config.lora_alpha,
+        lora_dropout=config.lora_dropout,
+        task_type="CAUSAL_LM",
+        target_modules=[
+            "q_proj",
+            "k_proj",
+            "v_proj",
+            "o_proj",
+            "gate_proj",
+            "up_proj",
+            "down_proj",
+        ],
+        trainable_token_indices={"embed_tokens": [style_id]},
+    )
+    return get_peft_model(model, lora)
+
+
+def _validation_loss(model, data: TokenData, config: TrainConfig) -> float:
+    from tribute.train.loop import _accelerator, evaluate
+
+    accelerator, _ = _accelerator(config)
+    return evaluate(model, data, config, accelerator)
+
+
+def _tokens_per_note(data: TokenData, metas) -> float:
+    notes = sum(m.n_notes for m in metas)
+    return float(data.n_tokens / max(1, notes))
+
+
+def _finish_record(
+    out_dir: Path, result: TrainResult, before: float, tokens_per_note: float
+) -> None:
+    """Add the before/after summary and the choice of checkpoint to ``training.json``."""
+    path = out_dir / RECORD_FILE
+    record = _read(path)
+    history = result.history
+    best = min(history, key=lambda h: h["val_loss"]) if history else None
+    bits = 1 / math.log(2) * tokens_per_note
+    record["summary"] = {
+        "validation_loss_before": before,
+        "validation_loss_after": result.best_val_loss,
+        "bits_per_note_before": before * bits,
+        "bits_per_note_after": None
+        if result.best_val_loss is None
+        else result.best_val_loss * bits,
+        "chosen_step": best["step"] if best else result.steps,
+        "why": (
+            "lowest held-out loss of every epoch"
+            + (f"; stopped early after {len(history)} epochs" if result.stopped_early else "")
+        ),
+    }
+    atomic_write_text(path, json.dumps(record, indent=1) + "\n")
+
+
+def _merge(out_dir: Path, base: Path, tokenizer: MusicTokenizer, log) -> None:
+    from tribute.modeldir import load_style_model
+
+    merged = out_dir / "merged"
+    style_model = load_style_model(out_dir)
+    style_model.model.save_pretrained(merged, safe_serialization=True)
+    tokenizer.save(merged / TOKENIZER_DIR)
+    record = _read(out_dir / RECORD_FILE)
+    record["merged_from"] = str(out_dir.resolve())
+    atomic_write_text(merged / RECORD_FILE, json.dumps(record, indent=1) + "\n")
+    log(f"merged model: {merged}")
+
+
+@dataclass
+class _Probe:
+    """After each evaluation: prompt with the first bars of training and held-out songs and
+    measure how much of each original continuation the model reproduces."""
+
+    corpus: Corpus
+    tokenizer: MusicTokenizer
+    train_data: TokenData
+    val_data: TokenData
+    config: FinetuneConfig
+    seq_len: int
+
+    def __call__(self, model, step: int) -> dict:
+        train = self._side(model, self.train_data, step)
+        held_out = self._side(model, self.val_data, step)
+        return {
+            "probe_train_copy": train,
+            "probe_heldout_copy": held_out,
+            "probe_gap": None if train is None or held_out is None else train - held_out,
+        }
+
+    def _side(self, model, data: TokenData, step: int) -> float | None:
+        from tribute.originality import longest_common_run, melody_tokens
+        from tribute.train.sample import sample_ids
+
+        rates = []
+        n = min(self.config.probe_songs, len(data))
+        for piece in range(0, len(data), max(1, len(data) // max(1, n)))[:n]:
+            bars = data.bar_pos[data.bar_start[piece] : data.bar_start[piece + 1]]
+            if len(bars) <= self.config.probe_prompt_bars:
+                continue
+            start = int(data.piece_start[piece])
+            cut = int(bars[self.config.probe_prompt_bars])
+            length = min(self.config.probe_tokens, self.seq_len // 2)
+            end = min(int(start + data.piece_len[piece]), cut + length)
+            prefix = self.tokenizer.prompt([int(s) for s in data.styles[piece] if s >= 0])
+            room = self.seq_len - length - len(prefix)  # the prompt's opening bars must fit
+            prompt = prefix + [int(t) for t in data.tokens[max(start, cut - room) : cut]]
+            continuation = sample_ids(
+                model,
+                prompt,
+                end - cut,
+                suppress=self.tokenizer.special_ids,
+                eos_id=self.tokenizer.eos_id,
+                temperature=1.0,
+                seed=step * 7919 + piece,
+            )
+            original = [int(t) for t in data.tokens[cut:end]]
+            made = melody_tokens(self.tokenizer.decode(continuation), None)
+            truth = melody_tokens(self.tokenizer.decode(original), None)
+            if len(truth) >= 4:
+                rates.append(longest_common_run(made, [truth]).length / len(truth))
+        return float(np.mean(rates)) if rates else None

@@ -1,0 +1,74 @@
+"""Held-out likelihood per song, in bits per note (EVALUATION.md §2A).
+
+Token-level NLL depends on the tokenizer (BPE merges several events into one token), so arms are
+compared per *note*: the summed NLL of a piece's tokens, converted to bits, divided by the
+piece's note count. A piece longer than the window is scored in consecutive windows that start
+at bars (each token scored once, with the context of its own window).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from tribute.train.data import TokenData
+
+
+@torch.no_grad()
+def piece_nll(model, data: TokenData, piece: int, seq_len: int) -> tuple[float, int]:
+    """(summed NLL in nats, scored tokens) of one piece of ``data``, each token once."""
+    device = next(model.parameters()).device
+    bar_offsets = data.bar_pos[data.bar_start[piece] : data.bar_start[piece + 1]]
+    end = int(data.piece_start[piece] + data.piece_len[piece])
+    n_styles = int((data.styles[piece] >= 0).sum())
+    total, count, bar = 0.0, 0, 0
+    scored_upto = int(bar_offsets[0]) if len(bar_offsets) else end
+    while bar < len(bar_offsets):
+        ids, labels = data.window(piece, bar, seq_len)
+        prefix = n_styles + (1 if bar == 0 else 0)
+        start = int(bar_offsets[bar])
+        absolute = start + np.arange(len(labels)) - prefix  # offset of each label's token
+        labels = np.where(absolute < scored_upto, -100, labels)
+        logits = model(input_ids=torch.from_numpy(ids[None]).to(device)).logits[0, :-1].float()
+        targets = torch.from_numpy(labels[1:]).to(device)
+        scored = targets != -100
+        if scored.any():
+            total += float(
+                torch.nn.functional.cross_entropy(logits[scored], targets[scored], reduction="sum")
+            )
+            count += int(scored.sum())
+        body = int((ids[prefix:] != data.pad_id).sum())
+        scored_upto = max(scored_upto, start + body)
+        if scored_upto >= end:
+            break
+        following = int(np.searchsorted(bar_offsets, scored_upto, side="right")) - 1
+        bar = following if following > bar else bar + 1  # a bar longer than the window: skip
+    return total, count
+
+
+def bits_per_note(model, data: TokenData, notes: list[int], seq_len: int) -> np.ndarray:
+    """Bits per note of every piece of ``data`` (``notes``: note count per piece)."""
+    was_training = model.training
+    model.eval()
+    values = []
+    for piece, n_notes in enumerate(notes):
+        nats, _ = piece_nll(model, data, piece, seq_len)
+        values.append(nats / math.log(2) / max(1, n_notes))
+    model.train(was_training)
+    return np.asarray(values)
+
+
+def paired_bootstrap(a: np.ndarray, b: np.ndarray, samples: int = 1000, seed: int = 0) -> dict:
+    """Mean of ``a - b`` per song with a bootstrap 95 % CI (resampling songs)."""
+    diff = np.asarray(a) - np.asarray(b)
+    rng = np.random.default_rng(seed)
+    means = diff[rng.integers(0, len(diff), size=(samples, len(diff)))].mean(axis=1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    return {
+        "mean": float(diff.mean()),
+        "ci95": [float(low), float(high)],
+        "excludes_zero": bool(low > 0 or high < 0),
+        "songs": len(diff),
+    }
