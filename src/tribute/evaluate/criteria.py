@@ -27,6 +27,7 @@ from tribute.evaluate.originality import (
     Reference,
     diversity,
     piece_originality,
+    role_runs,
     summary,
 )
 from tribute.music import Song
@@ -103,6 +104,30 @@ class Sets:
     genre_sample: int = 400  # genre songs the acceptance classifier trains on
 
 
+def wilson(rate: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95 % Wilson interval of a proportion observed on ``n`` trials."""
+    if n <= 0:
+        return (0.0, 1.0)
+    centre = (rate + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(rate * (1 - rate) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (float(max(0.0, centre - half)), float(min(1.0, centre + half)))
+
+
+def bootstrap_median_difference(a: Sequence[float], b: Sequence[float], samples: int = 1000,
+                                seed: int = 0) -> tuple[float, float]:
+    """95 % bootstrap interval of median(a) − median(b), resampling each set."""
+    rng = np.random.default_rng(seed)
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    diffs = (np.median(a[rng.integers(0, len(a), (samples, len(a)))], axis=1)
+             - np.median(b[rng.integers(0, len(b), (samples, len(b)))], axis=1))
+    low, high = np.percentile(diffs, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def _ci(interval: tuple[float, float], digits: int = 2) -> str:
+    return f"[{interval[0]:.{digits}f}, {interval[1]:.{digits}f}]"
+
+
 def _c2st_or_reason(a: np.ndarray, b: np.ndarray, what: str, **kwargs):
     try:
         return c2st_mod.c2st(a, b, **kwargs), ""
@@ -166,7 +191,10 @@ def assess(sets: Sets, thresholds: Thresholds = Thresholds(), *, nll: dict | Non
     gen_orig = piece_originality(sets.generated, ref)
     real_orig = piece_originality(sets.held_out, ref)
     result["originality"] = {"generated": summary(gen_orig), "held_out": summary(real_orig),
-                             "pieces": gen_orig, "held_out_pieces": real_orig}
+                             "pieces": gen_orig, "held_out_pieces": real_orig,
+                             "other_roles": role_runs([("generated", sets.generated),
+                                                       ("held_out", sets.held_out)],
+                                                      [*sets.artist_train, *sets.genre])}
     criteria.append(_p4(gen_orig, real_orig, thresholds))
     criteria.append(_p5(gen_orig, real_orig, thresholds))
     criteria.append(_p6(extraction, thresholds))
@@ -227,15 +255,16 @@ def _p2(main, why: str, markov, markov_json: dict, t: Thresholds) -> Criterion:
         c.add("below Markov-2", None, why=why)
         return c
     limit = max(t.c2st_max, main.null_p95 or 0.0)
+    ci = wilson(main.accuracy, 2 * main.n_per_class)  # each piece is predicted once per repeat
     c.add("C2ST accuracy", main.accuracy <= limit,
-          f"{main.accuracy:.3f} ± {main.accuracy_std:.3f} (AUC {main.auc:.3f}) vs limit "
-          f"{limit:.3f}")
+          f"{main.accuracy:.3f} (95 % CI {_ci(ci, 3)}, ± {main.accuracy_std:.3f} over repeats; "
+          f"AUC {main.auc:.3f}) vs limit {limit:.3f}")
     if markov is None:
         c.add("below Markov-2", None, why=markov_json.get("not computed", "no Markov-2 baseline"))
     else:
         c.add("below Markov-2", main.accuracy <= markov.accuracy - t.markov_margin,
               f"{main.accuracy:.3f} vs Markov-2 {markov.accuracy:.3f}")
-    c.numbers = {"accuracy": main.accuracy, "auc": main.auc, "limit": limit,
+    c.numbers = {"accuracy": main.accuracy, "accuracy_ci95": ci, "auc": main.auc, "limit": limit,
                  "null_p95": main.null_p95, "p_value": main.p_value,
                  "markov2": markov.accuracy if markov else None}
     return c
@@ -260,11 +289,13 @@ def _p3(feats: dict, sets: Sets, t: Thresholds, result: dict, seed: int) -> Crit
         c.add("generated vs out-of-fold real", None, why="no generated pieces")
     else:
         c.add("generated vs out-of-fold real", gen >= acc.out_of_fold_real - t.acceptance_margin,
-              f"{gen:.2f} vs {acc.out_of_fold_real:.2f}")
+              f"{gen:.2f} {_ci(wilson(gen, len(sets.generated)))} vs "
+              f"{acc.out_of_fold_real:.2f} {_ci(wilson(acc.out_of_fold_real, acc.n_target))}")
     if sets.m0 is None or "m0" not in acc.rates or gen is None:
         c.add("M2 > M0", None, why="no M0 samples (the model records no base model)")
     else:
-        c.add("M2 > M0", gen > acc.rates["m0"], f"{gen:.2f} vs M0 {acc.rates['m0']:.2f}")
+        m0 = acc.rates["m0"]
+        c.add("M2 > M0", gen > m0, f"{gen:.2f} vs M0 {m0:.2f} {_ci(wilson(m0, len(sets.m0)))}")
     c.numbers = acc.to_json()
     return c
 
@@ -287,7 +318,8 @@ def _p4(gen: list[dict], real: list[dict], t: Thresholds) -> Criterion:
         return c
     lg, lr = [r["L"] for r in gen], [r["L"] for r in real]
     c.add("median L", np.median(lg) <= np.median(lr) + t.median_L_margin,
-          f"{np.median(lg):g} vs real {np.median(lr):g}")
+          f"{np.median(lg):g} vs real {np.median(lr):g} (difference 95 % CI "
+          f"{_ci(bootstrap_median_difference(lg, lr), 1)})")
     p = _mann_whitney(lg, lr, "greater")
     c.add("L Mann–Whitney (generated longer)", p > t.alpha, f"p = {p:.3f}")
     ng = [r["nu12"] for r in gen if r.get("nu12") is not None]
@@ -351,6 +383,7 @@ def _p7(gen: dict, real: dict, t: Thresholds) -> Criterion:
               "pairs; needs 2 pieces of each")
         return c
     c.add("pairs sharing 16+", gen["share"] <= real["share"] + t.diversity_margin,
-          f"{100 * gen['share']:.1f} % vs real {100 * real['share']:.1f} %")
+          f"{100 * gen['share']:.1f} % of {gen['pairs']} pairs vs real "
+          f"{100 * real['share']:.1f} % of {real['pairs']}")
     c.numbers = {"generated": gen, "held_out": real}
     return c

@@ -4,7 +4,8 @@ R = the artist's training songs ∪ the genre corpus. Per piece: L(x), the longe
 tokens (:func:`tribute.originality.melody_tokens`: interval × duration-ratio class) shared with
 any song of R, with the song and bars it comes from; L_rel = L / tokens; novelty ν8 and ν12.
 The same statistics for held-out real songs are the human baseline every threshold is set
-against. Diversity: L between every pair of a set.
+against. Diversity: L between every pair of a set. Bass lines, chord progressions and drum bars
+get their own L (the streams of :mod:`tribute.originality.features`), reported beside the melody.
 """
 
 from __future__ import annotations
@@ -17,15 +18,21 @@ import numpy as np
 from tribute.music import Song, melody_notes
 from tribute.originality import (
     SequenceSet,
+    Settings,
     longest_common_run,
     melody_tokens,
     ngram_novelty,
     pairwise_longest_runs,
+    song_streams,
 )
+from tribute.originality.features import batch_streams, batches
 
 HARD_RUN = 16  # P5, P7: a shared run of 16 intervals is a hook, not a coincidence
 REL_FLOOR = 8  # L_rel ≥ 0.5 counts only for runs of 8+ tokens (a 6-note piece is not a copy)
 NOVELTY_NS = (8, 12)
+# Other parts, scored separately and reported, never gated: a common groove or progression is
+# the genre, not a copy (EVALUATION.md §2D). Units: intervals (bass), chord changes, drum bars.
+OTHER_ROLES = ("bass", "chords", "drums")
 
 
 @dataclass
@@ -109,4 +116,33 @@ def summary(records: Sequence[dict]) -> dict:
     for n in NOVELTY_NS:
         values = [r[f"nu{n}"] for r in records if r.get(f"nu{n}") is not None]
         out[f"nu{n}_median"] = float(np.median(values)) if values else None
+    return out
+
+
+def role_runs(groups: Sequence[tuple[str, Sequence[Song]]], ref_songs: Sequence[Song],
+              settings: Settings | None = None) -> dict[str, dict[str, dict]]:
+    """Per set and role (bass, chords, drums): the distribution of each piece's longest run
+    shared with any song of ``ref_songs`` in that role's stream."""
+    settings = settings or Settings()
+    refs: dict[str, list[np.ndarray]] = {role: [] for role in OTHER_ROLES}
+    for batch in batches(ref_songs, 256):
+        for streams in batch_streams(batch, settings):
+            for stream in streams:
+                if stream.role in refs:
+                    refs[stream.role].append(stream.tokens)
+    sets = {role: SequenceSet(seqs) for role, seqs in refs.items()}
+    out: dict[str, dict[str, dict]] = {}
+    for name, songs in groups:
+        runs: dict[str, list[int]] = {role: [] for role in OTHER_ROLES}
+        for song in songs:
+            best: dict[str, int] = {}
+            for stream in song_streams(song, settings):
+                if stream.role in sets and len(stream.tokens):
+                    length = longest_common_run(stream.tokens, sets[stream.role]).length
+                    best[stream.role] = max(best.get(stream.role, 0), length)
+            for role, length in best.items():
+                runs[role].append(length)
+        out[name] = {role: {"n": len(v), "L_median": float(np.median(v)),
+                            "L_p95": float(np.percentile(v, 95)), "L_max": int(max(v))}
+                     for role, v in runs.items() if v}
     return out

@@ -110,6 +110,14 @@ def markdown(result: dict) -> str:
                          f"{_fmt(s.get('L_mean'), 1)} | {_fmt(s.get('L_p95'), 1)} | "
                          f"{_fmt(s.get('L_max'), 0)} | {_fmt(s.get('nu8_median'), 2)} | "
                          f"{_fmt(s.get('nu12_median'), 2)} |")
+    roles = orig.get("other_roles") or {}
+    if roles:
+        lines += ["", "Other parts, longest run shared with R (reported, not gated: a common "
+                      "groove is the genre, a shared hook is not): " + "; ".join(
+                          f"{name}: " + ", ".join(f"{role} median {v['L_median']:g} max "
+                                                  f"{v['L_max']}" for role, v in per.items())
+                          for name, per in roles.items()) + ". Units: intervals (bass), chord "
+                      "changes (chords), bars (drums)."]
     div = result.get("diversity", {})
     if div:
         lines += ["", "Diversity (pairwise L within a set): " + "; ".join(
