@@ -58,7 +58,9 @@ def markdown(result: dict) -> str:
               f"corpus {result.get('genre_corpus')}; base model (M0) "
               f"{result.get('base_model') or 'none recorded'}.", ""]
     counts = result.get("counts", {})
-    lines += ["Sets: " + ", ".join(f"{k} {v}" for k, v in counts.items()), ""]
+    lines += ["Sets: " + ", ".join(f"{k} {v}" for k, v in counts.items())
+              + (f" (held-out = the artist corpus's {' ∪ '.join(result['held_out_splits'])} "
+                 "splits)" if result.get("held_out_splits") else "") + ".", ""]
     for warning in result.get("warnings", []):
         lines.append(f"> ⚠️ {warning}")
     if result.get("warnings"):
@@ -137,8 +139,15 @@ def markdown(result: dict) -> str:
         for arm, bits in (ablation.get("bits_per_note") or {}).items():
             lines.append(f"| {arm} | {_fmt(bits.get('mean'))} | "
                          f"{(ablation.get('steps') or {}).get(arm, '')} |")
+        lines.append("")
         for name, diff in (ablation.get("differences") or {}).items():
-            lines.append(f"\n- {name}: {diff['mean']:+.3f} {diff['ci95']}")
+            low, high = diff["ci95"]
+            lines.append(f"- {name}: {diff['mean']:+.3f} bits/note, 95 % CI [{low:+.3f}, "
+                         f"{high:+.3f}]")
+        genre = ablation.get("genre_bits_per_note") or {}
+        if "M0" in genre and "M2" in genre:
+            lines.append(f"- forgetting: held-out genre bits/note M0 {genre['M0']:.3f} → M2 "
+                         f"{genre['M2']:.3f}")
     diag = result.get("diagnostics", {})
     if diag:
         keys = sorted(set().union(*(d.keys() for d in diag.values())))

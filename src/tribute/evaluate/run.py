@@ -230,8 +230,10 @@ def evaluate(model: str | Path, artist: str | Path, genre: str | Path, out: str 
                            min(bars, QUICK_CONTINUATION_BARS if quick else 2 * QUICK_MAX_BARS),
                            seed, out / "extraction")
 
-    genre_pieces = (list(genre_c.songs("test")) + list(genre_c.songs("validation")))[:max(n, 20)]
-    result = assess(Sets(generated, train, held_out, list(genre_c.songs()), genre_pieces, m0),
+    genre_songs = list(genre_c.songs())
+    held_genre = [s for s in genre_songs if s.meta.split in ("test", "validation")]
+    genre_pieces = (held_genre or genre_songs)[:max(n, 20)]
+    result = assess(Sets(generated, train, held_out, genre_songs, genre_pieces, m0),
                     thresholds, nll=nll, ablation=ablation[1] if ablation else None,
                     extraction=extracted, repeats=5,
                     permutations=permutations if permutations is not None else
@@ -239,7 +241,8 @@ def evaluate(model: str | Path, artist: str | Path, genre: str | Path, out: str 
     result.update({
         "model": str(model), "style": m2_style, "base_model": str(base) if base else None,
         "artist_corpus": str(artist_c.path), "genre_corpus": str(genre_c.path),
-        "quick": quick, "n": n, "bars": bars, "seed": seed, "warnings": warnings,
+        "held_out_splits": ["test", "validation"], "quick": quick, "n": n, "bars": bars,
+        "seed": seed, "warnings": warnings,
         "nll": nll, "extraction": extracted,
         "ablation": {"path": str(ablation[0]), **ablation[1]} if ablation else None,
         "seconds": round(time.perf_counter() - started, 1)})
