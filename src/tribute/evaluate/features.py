@@ -5,9 +5,9 @@ The features see order and structure, not only histograms:
 - melody (the lead line, :func:`tribute.music.melody_notes`): interval histogram, log-duration
   histogram, range, step/leap/repeat rates, interval-class bigram matrix, within-piece 4-/8-gram
   repetition, contour changes, phrase and length statistics;
-- band: note density per band role, polyphony, groove consistency (Wu & Yang 2020: 1 − mean
-  Hamming distance between the onset patterns of bars), drum-pattern statistics (instrument
-  shares, backbeat, pattern repetition), the key-normalized pitch-class histogram
+- band: note density and chord size per band role, polyphony, groove consistency (Wu & Yang
+  2020: 1 − mean Hamming distance between the onset patterns of bars), drum-pattern statistics
+  (instrument shares, backbeat, pattern repetition), the key-normalized pitch-class histogram
   (Krumhansl–Kessler key profiles), empty-beat rate and tempo.
 
 Every feature is a plain float and has a name; :func:`feature_matrix` stacks pieces. No torch.
@@ -200,8 +200,11 @@ def _melody_features(p: Piece) -> dict[str, float]:
 def _band_features(p: Piece) -> dict[str, float]:
     f: dict[str, float] = {}
     for role in ROLES:
-        count = sum(len(notes["time"]) for r, notes in p.tracks if r == role)
-        f[f"band.density[{role}]"] = float(np.log1p(count / p.bars))
+        notes = concat_notes([(r, n) for r, n in p.tracks if r == role])
+        f[f"band.density[{role}]"] = float(np.log1p(len(notes["time"]) / p.bars))
+        # Polyphony per instrument: notes per distinct onset (1 = single line, 3 = triads).
+        onsets = len(np.unique(notes["time"]))
+        f[f"band.chord_size[{role}]"] = len(notes["time"]) / onsets if onsets else 0.0
     # Polyphony: pitched notes sounding per 16th step, over steps where something sounds.
     step = max(1, p.tpq // STEPS_PER_BEAT)
     total = p.bars * (p.bar_ticks // step + 1)
