@@ -237,3 +237,13 @@ def test_similar_pairs_matches_all_pairs_jaccard():
                 expected.append((a, b))
     assert expected  # the fixture does contain similar pairs
     assert sorted(similar_pairs(grams, 0.2)) == expected
+
+
+def test_max_files_reads_a_seeded_sample(tmp_path):
+    src = tmp_path / "src"
+    for seed in range(10):
+        write_song(src / f"s{seed}.mid", seed)
+    first = quiet([src], tmp_path / "a", max_files=4, seed=1)
+    again = quiet([src], tmp_path / "b", max_files=4, seed=1)
+    assert len(first) == 4 and first.report()["files_found"] == 10
+    assert sorted(m.source for m in first.metas) == sorted(m.source for m in again.metas)

@@ -76,6 +76,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="keep at most N pieces, chosen as whole families (seeded)",
     )
     build.add_argument(
+        "--max-files",
+        type=int,
+        metavar="N",
+        help="read only a seeded sample of N of the files found (quick trials)",
+    )
+    build.add_argument(
         "--split",
         default="0.8,0.1,0.1",
         metavar="TRAIN,VAL,TEST",
@@ -114,8 +120,10 @@ def run_build(args: argparse.Namespace) -> int:
         raise TributeError(
             f"--split expects three numbers like 0.8,0.1,0.1, got {args.split!r}"
         ) from None
-    if args.max_pieces is not None and args.max_pieces < 1:
-        raise TributeError("--max-pieces must be at least 1")
+    if (args.max_pieces is not None and args.max_pieces < 1) or (
+        args.max_files is not None and args.max_files < 1
+    ):
+        raise TributeError("--max-pieces and --max-files must be at least 1")
     rules = LabelRules(
         fixed=parse_fixed(args.label),
         from_folder=parse_from_folder(args.label_from_folder),
@@ -131,6 +139,7 @@ def run_build(args: argparse.Namespace) -> int:
         fractions=fractions,
         seed=args.seed,
         max_pieces=args.max_pieces,
+        max_files=args.max_files,
         workers=args.workers,
         exclude_families_of=tuple(args.exclude_families_of),
         ingest=IngestSettings(timeout_s=args.timeout, use_cache=not args.no_cache),

@@ -42,6 +42,7 @@ class BuildConfig:
     fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
     seed: int = 0
     max_pieces: int | None = None  # keep a seeded subset of whole families
+    max_files: int | None = None  # read only a seeded sample of the files found (quick runs)
     exclude_families_of: tuple[str, ...] = ()
     workers: int | None = None  # None: all cores
 
@@ -53,6 +54,7 @@ class BuildConfig:
             "fractions": list(self.fractions),
             "seed": self.seed,
             "max_pieces": self.max_pieces,
+            "max_files": self.max_files,
             "exclude_families_of": list(self.exclude_families_of),
         }
 
@@ -77,6 +79,11 @@ def build(
     _check_fractions(config.fractions)
     files, ignored = collect(sources)
     _check_out(out, files, sources)
+    found = len(files)
+    if config.max_files is not None and len(files) > config.max_files:
+        rng = np.random.default_rng(config.seed)
+        chosen = sorted(rng.choice(len(files), size=config.max_files, replace=False))
+        files = [files[i] for i in chosen]
     others = [Corpus.open(p) for p in config.exclude_families_of]
     if not files:
         raise TributeError(
@@ -89,6 +96,7 @@ def build(
     report: dict = {
         "sources": list(sources),
         "files": len(files),
+        "files_found": found,
         "ignored": ignored,
         "skipped": [],
         "duplicates": [],

@@ -90,7 +90,13 @@ def draw_pianoroll(score: Score, path: Path, title: str = "") -> Path:
     lanes += [("drums", max(0.8, 0.2 * len(drum_keys)))] * bool(drums)
     heights = [h for _ in range(rows) for _, h in lanes]
     width = max(10.0, min(n_bars, per_row) * WIDTH_PER_BAR_IN)
-    top_in = 0.85  # title and legend above the plots, in inches: constant for any height
+    # Legend columns that fit the width (~0.075 in per character at 8 pt), and the rows they
+    # need: the title and legend sit above the plots in a band of constant inches.
+    labels = [_track_label(score.tracks[i], i) for i in pitched + drums]
+    column_in = max(len(label) for label in labels) * 0.075 + 0.45
+    legend_cols = max(1, min(len(labels), int(width // column_in)))
+    legend_rows = -(-len(labels) // legend_cols)
+    top_in = 0.6 + 0.2 * legend_rows
     fig_height = sum(heights) + 0.45 * rows + top_in + 0.3
     fig, grid = plt.subplots(
         len(heights),
@@ -202,15 +208,15 @@ def draw_pianoroll(score: Score, path: Path, title: str = "") -> Path:
         va="top",
     )
     handles = [
-        plt.Rectangle((0, 0), 1, 1, color=colour_of[i], label=_track_label(score.tracks[i], i))
-        for i in pitched + drums
+        plt.Rectangle((0, 0), 1, 1, color=colour_of[i], label=label)
+        for i, label in zip(pitched + drums, labels, strict=True)
     ]
     fig.legend(
         handles=handles,
         loc="upper center",
         bbox_to_anchor=(0.5, 1 - 0.45 / fig_height),
         fontsize=8,
-        ncol=min(6, len(handles)),
+        ncol=legend_cols,
         frameon=False,
     )
     fig.tight_layout(rect=(0, 0, 1, 1 - top_in / fig_height), h_pad=0.6)
