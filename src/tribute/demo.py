@@ -265,15 +265,12 @@ def _compose(out: Path, plan: DemoPlan) -> dict:
 
 
 def _render(out: Path, composed: dict) -> dict:
-    from tribute.render import RenderConfig, render
+    from tribute.render import band_outputs, render
 
     midis = [s["midi"] for s in composed.get("songs", []) if s.get("midi")]
     if not midis:
         return {"outputs": [], "note": "no song passed the guard"}
-    formats = ("pdf",) if _have_musescore() else ("musicxml", "svg")
-    results = render(
-        midis, out / "songs", RenderConfig(wav=True, pianoroll=True, score_formats=formats)
-    )
+    results = render(midis, out / "songs", band_outputs())
     return {
         "outputs": [o for r in results for o in r.outputs],
         "problems": [f"{r.source}: {r.error}" for r in results if r.error]
@@ -301,12 +298,6 @@ def _evaluate(out: Path, plan: DemoPlan) -> dict:
 
 
 # --------------------------------------------------------------------------------------------
-
-
-def _have_musescore() -> bool:
-    import shutil
-
-    return bool(shutil.which("mscore3") or shutil.which("mscore") or shutil.which("musescore"))
 
 
 def _indent(*args, **kwargs) -> None:

@@ -89,6 +89,9 @@ def load_model(path: str | Path, *, dtype: torch.dtype | None = None,
     path = Path(path)
     if not (path / "config.json").is_file() or not (path / "model.safetensors").is_file():
         raise TributeError(f"{path} holds no saved model (config.json + model.safetensors)")
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # a per-load "Loading weights" bar is noise in a CLI
     model = LlamaForCausalLM.from_pretrained(path, use_safetensors=True, dtype=dtype,
                                              attn_implementation="sdpa")
     if device is not None:

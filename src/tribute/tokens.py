@@ -257,8 +257,9 @@ class MusicTokenizer:
         Special and style ids are dropped; if MidiTok rejects the rest, a grammar filter keeps
         only well-formed REMI events; as a last resort the result is an empty (valid) score.
         """
-        music = [int(i) for i in ids if 0 <= int(i) < self.music_vocab_size
-                 and int(i) not in (self.pad_id, self.bos_id, self.eos_id)]
+        size = self.music_vocab_size  # len(MidiTok) rebuilds its vocabulary: read it once
+        special = (self.pad_id, self.bos_id, self.eos_id)
+        music = [int(i) for i in ids if 0 <= int(i) < size and int(i) not in special]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:

@@ -67,6 +67,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--max-retries", type=int, default=3, help="resamples of a song judged a copy (default 3)"
     )
     parser.add_argument("--name", default="song", help="file name stem (default song)")
+    parser.add_argument(
+        "--render",
+        action="store_true",
+        help="also write a WAV mix, a piano-roll PNG and the score per song",
+    )
     parser.add_argument("--device", help="torch device, e.g. cuda (default cpu)")
     parser.add_argument("--json", action="store_true", help="print the records as JSON")
     parser.set_defaults(func=run)
@@ -112,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
         max_retries=args.max_retries,
         name=args.name,
         device=args.device,
+        render=args.render,
     )
     records = compose(
         args.model, args.out, controls, options, log=(lambda *a, **k: None) if args.json else print

@@ -41,6 +41,7 @@ class ComposeOptions:
     max_retries: int = 3
     name: str = "song"
     device: str | None = None
+    render: bool = False  # also write WAV, piano roll and score beside each song
 
 
 @dataclass
@@ -101,6 +102,16 @@ class Composer:
         for first in range(0, self.options.n, self.options.batch_size):
             indices = list(range(first, min(self.options.n, first + self.options.batch_size)))
             records += self._batch(indices, out, log)
+        if self.options.render:
+            from tribute.render import band_outputs, render
+
+            midis = [out / r["midi"] for r in records if r.get("midi")]
+            for result in render(midis, out, band_outputs()) if midis else []:
+                problems = [result.error] if result.error else result.warnings
+                log(
+                    f"rendered {result.title}: {len(result.outputs)} files"
+                    + (f" ({'; '.join(problems)})" if problems else "")
+                )
         return records
 
     def _batch(self, indices: list[int], out: Path, log) -> list[dict]:

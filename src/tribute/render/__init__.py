@@ -83,6 +83,15 @@ class SongResult:
     seconds: dict[str, float] = field(default_factory=dict)  # wall time per output kind
 
 
+def band_outputs() -> RenderConfig:
+    """What a band needs of a new song: a WAV mix, a piano roll and the score — a PDF where
+    MuseScore is installed, else MusicXML and an SVG."""
+    from tribute.render.score import find_mscore
+
+    formats = ("pdf",) if find_mscore() else ("musicxml", "svg")
+    return RenderConfig(wav=True, pianoroll=True, score_formats=formats)
+
+
 def load_song(path: str | Path) -> Score:
     """Read a MIDI file; a one-line error for a missing, unreadable or note-less file."""
     path = Path(path)
