@@ -233,11 +233,12 @@ def ngram_hashes(values: np.ndarray, n: int) -> np.ndarray:
     values = np.asarray(values, dtype=np.int64)
     if len(values) < n:
         return np.zeros(0, dtype=np.uint64)
-    windows = np.lib.stride_tricks.sliding_window_view(values + 1_000, n).astype(np.uint64)
-    acc = np.zeros(len(windows), dtype=np.uint64)
+    shifted = (values + 1_000).astype(np.uint64)  # one copy of the sequence, not one per window
+    count = len(values) - n + 1
+    acc = np.zeros(count, dtype=np.uint64)
     base = np.uint64(1_000_003)
     with np.errstate(over="ignore"):
-        for column in range(n):
-            acc = acc * base + windows[:, column]
+        for offset in range(n):  # acc = Σ v[i+k]·base^(n-1-k), mod 2^64
+            acc = acc * base + shifted[offset : offset + count]
         acc ^= np.uint64(n) * np.uint64(0x9E3779B97F4A7C15)
     return acc
