@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from songs import band_song
 
+from songs import band_song
 from tribute.music import band_role, intervals, melody_notes, ngram_hashes, pick_lead_track
 
 
