@@ -127,11 +127,13 @@ def markdown(result: dict) -> str:
             f"{_fmt(d.get('mean_L'), 1)}" for k, d in div.items())]
     nll = result.get("nll") or {}
     if "M2" in nll:
+        text = f"M2 {nll['M2']['mean']:.3f}"
+        if "M0" in nll:
+            low, high = nll["M2-M0"]["ci95"]
+            text += (f", M0 {nll['M0']['mean']:.3f}; M2 − M0 {nll['M2-M0']['mean']:+.3f}, paired "
+                     f"bootstrap 95 % CI [{low:+.3f}, {high:+.3f}]")
         lines += ["", "## Held-out likelihood (bits per note)", "",
-                  f"M2 {nll['M2']['mean']:.3f}" + (f", M0 {nll['M0']['mean']:.3f}; M2 − M0 "
-                                                   f"{nll['M2-M0']['mean']:+.3f} "
-                                                   f"{nll['M2-M0']['ci95']}" if "M0" in nll
-                                                   else "") + f" ({nll['songs']} songs)."]
+                  f"{text} ({nll['songs']} songs of the {nll['split']} split)."]
     ablation = result.get("ablation")
     if ablation:
         lines += ["", "## Ablation", "", f"From {ablation.get('path')}:", "",
