@@ -28,7 +28,7 @@ def setup(tmp_path_factory) -> dict[str, Path]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("TRIBUTE_CACHE_DIR", str(root / "cache"))
         write_artist(root / "src_artist", 40)
-        write_genre(root / "src_genre", 24)
+        write_genre(root / "src_genre", 16)
         build([str(root / "src_artist")], root / "artist",
               BuildConfig(labels=LabelRules(fixed={"artist": "Motif"}),
                           fractions=(0.5, 0.25, 0.25), workers=1), progress=False)
@@ -39,8 +39,8 @@ def setup(tmp_path_factory) -> dict[str, Path]:
         pretrain(root / "artist", base, PretrainConfig(
             preset="tiny", tokenizer=TokenizerSettings(vocab_size=800),
             data=DataSettings(augment_copies=0, workers=1),
-            train=default_train_config("tiny", max_steps=20, seq_len=128, batch_size=8,
-                                       eval_every=20, save_every=20, progress=False),
+            train=default_train_config("tiny", max_steps=10, seq_len=128, batch_size=8,
+                                       eval_every=10, save_every=10, progress=False),
             sample_tokens=16), log=_quiet)
         # A stand-in for a fine-tuned model: the same weights, recording ``base`` as its M0.
         tuned = root / "tuned"
