@@ -54,9 +54,11 @@ def compare_settings(artist: Corpus, genre: Corpus) -> list[str]:
     return diffs
 
 
-def artist_style(model: Path, artist: Corpus, style: str | None) -> str | None:
-    """The style token to generate with: ``style``, the model's own, or the artist corpus's
-    label; a model that knows none of them cannot be evaluated for this artist."""
+def artist_style(model: Path, artist: Corpus, style: str | None,
+                 genre: Corpus | None = None) -> str | None:
+    """The style token to generate with: ``style``, the model's own, or a label of the artist
+    corpus that the genre corpus does not share (a shared label names the genre, not the
+    artist); a model that knows none of them cannot be evaluated for this artist."""
     from tribute.modeldir import read_record, resolve_style
     from tribute.tokens import MusicTokenizer
 
@@ -64,12 +66,14 @@ def artist_style(model: Path, artist: Corpus, style: str | None) -> str | None:
     default = read_record(model).get("style")
     if style or default:
         return resolve_style(tokenizer, style, default)[0]
-    keys = tokenizer.settings.style_keys
-    labels = Counter(f"{k}={m.labels[k]}" for m in artist.metas for k in keys if k in m.labels)
+    labels = Counter(f"{k}={v}" for m in artist.metas for k, v in m.labels.items())
+    shared = {f"{k}={v}" for m in (genre.metas if genre else []) for k, v in m.labels.items()}
     for name, _ in labels.most_common():
+        if name in shared:
+            continue
         if name in tokenizer.styles:
             return name
-    corpus_labels = sorted({f"{k}={v}" for m in artist.metas for k, v in m.labels.items()})
+    corpus_labels = sorted(labels)
     raise TributeError(
         f"model {model} has no style for artist corpus {artist.name} (its labels: "
         f"{', '.join(corpus_labels) or 'none'}; the model knows: "
@@ -186,7 +190,7 @@ def evaluate(model: str | Path, artist: str | Path, genre: str | Path, out: str 
         raise TributeError(f"artist corpus {artist_c.name} has no training songs")
     if not len(genre_c):
         raise TributeError(f"genre corpus {genre_c.name} has no songs")
-    m2_style = artist_style(model, artist_c, style)
+    m2_style = artist_style(model, artist_c, style, genre_c)
     warnings = []
     excluded = [Path(p).resolve() for p in genre_c.config.get("exclude_families_of", [])]
     if artist_c.path.resolve() not in excluded:
