@@ -56,7 +56,7 @@ class DemoPlan:
             finetune_epochs=1.0,
             songs=2,
             bars=8,
-            evaluate_n=8,
+            evaluate_n=10,  # the two-sample test needs 10 pieces a side
         )
 
 

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from tribute.model import inference_threads
+
 
 @dataclass(frozen=True)
 class SamplerSettings:
@@ -66,26 +68,21 @@ class BarSampler:
         self.max_context = max_context
         self.forward_tokens = 0  # tokens pushed through the model (prefill included)
 
-    @torch.inference_mode()
     def bars(
         self,
         contexts: list[list[int]],
         prefix_lens: list[int],
         bars: int,
         generators: list[torch.Generator],
-        allowed: list[np.ndarray] | None = None,
     ) -> list[list[int]]:
-        """``bars`` new bars after each context; returns only the new tokens of each row.
+        """``bars`` new bars after each context; returns only the new tokens of each row."""
+        with inference_threads(self.model):
+            return self._bars(contexts, prefix_lens, bars, generators)
 
-        ``allowed``: optional per-row masks replacing the shared one (e.g. a primer's
-        instruments for one song of the batch).
-        """
+    @torch.inference_mode()
+    def _bars(self, contexts, prefix_lens, bars, generators) -> list[list[int]]:
         rows = [_Row(list(c), p, []) for c, p in zip(contexts, prefix_lens, strict=True)]
-        row_allowed = (
-            torch.stack([torch.as_tensor(a, device=self.device) for a in allowed])
-            if allowed is not None
-            else self.allowed.expand(len(rows), -1)
-        )
+        row_allowed = self.allowed.expand(len(rows), -1)
         logits, cache, mask, positions = self._prefill(rows)
         while True:
             states = torch.tensor([r.state for r in rows], device=self.device)
