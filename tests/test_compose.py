@@ -208,20 +208,22 @@ def test_primer_that_does_not_parse(model, tmp_path, capsys):
     assert code == 2 and "primer" in capsys.readouterr().err
 
 
-@pytest.mark.filterwarnings("ignore::UserWarning")
 def test_sampler_cached_logits_equal_a_full_forward(model):
     import torch
 
     from tribute.modeldir import load_style_model
 
     loaded = load_style_model(model)
-    torch.set_grad_enabled(False)
     ids = torch.tensor(np.random.default_rng(0).integers(3, 200, size=(2, 24)))
-    full = loaded.model(input_ids=ids).logits
-    out = loaded.model(input_ids=ids[:, :16], use_cache=True)
-    cache, errors = out.past_key_values, []
-    for step in range(16, 24):
-        out = loaded.model(input_ids=ids[:, step : step + 1], past_key_values=cache, use_cache=True)
+    errors = []
+    with torch.no_grad():  # local: a global switch would leak into later tests' training
+        full = loaded.model(input_ids=ids).logits
+        out = loaded.model(input_ids=ids[:, :16], use_cache=True)
         cache = out.past_key_values
-        errors.append(float((out.logits[:, -1] - full[:, step]).abs().max()))
+        for step in range(16, 24):
+            out = loaded.model(
+                input_ids=ids[:, step : step + 1], past_key_values=cache, use_cache=True
+            )
+            cache = out.past_key_values
+            errors.append(float((out.logits[:, -1] - full[:, step]).abs().max()))
     assert max(errors) < 1e-4

@@ -30,11 +30,11 @@ class DemoPlan:
     artist_files: int | None = None  # chorale files read (None: all 410)
     artist_pieces: int = 50
     genre_sources: str = "music21:renaissance"  # Palestrina, Josquin, Monteverdi, trecento …
-    genre_files: int = 300  # seeded sample of the genre files (MusicXML/kern parse ~0.5 s each)
+    genre_files: int = 240  # seeded sample of the genre files (MusicXML/kern parse ~0.5 s each)
     preset: str = "small"
     seq_len: int = 256  # chorales are ~300–400 BPE tokens: longer windows are mostly padding
-    pretrain_steps: int = 350
-    finetune_epochs: float = 4.0
+    pretrain_steps: int = 200  # ~1.5 s per step for small at 8 × 256 on 2 cores
+    finetune_epochs: float = 3.0
     songs: int = 4
     bars: int = 16
     evaluate_n: int = 32
