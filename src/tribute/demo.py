@@ -291,9 +291,13 @@ def _evaluate(out: Path, plan: DemoPlan) -> dict:
         seed=plan.seed,
         log=_indent,
     )
+    nll = report.get("nll") or {}
     return {
         "report": str(out / "evaluation" / "report.md"),
         "criteria": {c["id"]: f"{c['status']} — {c['name']}" for c in report["criteria"]},
+        "held_out_bits_per_note": {k: nll[k]["mean"] for k in ("M0", "M2") if k in nll},
+        "held_out_songs": nll.get("songs"),
+        "difference_ci95": (nll.get("M2-M0") or {}).get("ci95"),
     }
 
 
@@ -338,15 +342,23 @@ def summary_text(out: Path, summary: dict) -> str:
         f"  models: {summary['plan']['preset']} pretrained {summary['plan']['pretrain_steps']} "
         "steps, then LoRA fine-tuned on the chorales",
     ]
-    if s.get("bits_per_note_before") is not None:
+    exact = summary["evaluate"].get("held_out_bits_per_note", {})
+    if {"M0", "M2"} <= set(exact):
+        low, high = summary["evaluate"]["difference_ci95"]
         lines.append(
-            f"  held-out chorales: {s['bits_per_note_before']:.2f} → "
+            f"  held-out chorales ({summary['evaluate']['held_out_songs']} test songs): "
+            f"{exact['M0']:.2f} → {exact['M2']:.2f} bits per note, genre model → Bach model "
+            f"(difference 95 % CI [{low:+.2f}, {high:+.2f}])"
+        )
+    elif s.get("bits_per_note_before") is not None:
+        lines.append(
+            f"  validation windows: {s['bits_per_note_before']:.2f} → "
             f"{s['bits_per_note_after']:.2f} bits per note (genre model → Bach model)"
         )
     for song in summary["songs"]:
         lines.append(
             f"  song: {song['midi'] or '(refused)'} — {song['verdict']}, lead run "
-            f"{song['lead_run'] or 0} tokens, nearest {song['nearest'] or '-'}, "
+            f"{song['lead_run'] or 'under 6'} tokens, nearest {song['nearest'] or 'none'}, "
             f"{song['rejected']} candidate(s) rejected by the guard"
         )
     lines.append(
