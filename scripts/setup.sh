@@ -14,7 +14,7 @@ if [ -n "$packages" ]; then
         sudo_cmd=""
         [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
         $sudo_cmd apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends $missing
+        DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq $missing
     fi
 fi
 
