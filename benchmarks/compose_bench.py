@@ -31,15 +31,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import re
 import statistics
 import sys
 import time
-from importlib.metadata import version
 from pathlib import Path
 
 import torch
+from machine import machine as common_machine
+from machine import versions as common_versions
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -62,23 +61,11 @@ def _quiet(*args, **kwargs) -> None:
 
 
 def machine() -> dict:
-    cpu = "unknown"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        found = re.search(r"model name\s*:\s*(.+)", cpuinfo.read_text())
-        cpu = found.group(1).strip() if found else cpu
-    return {
-        "platform": platform.platform(),
-        "cpu": cpu,
-        "cores_visible": os.cpu_count(),
-        "cores_usable": len(os.sched_getaffinity(0)),
-        "torch_threads": torch.get_num_threads(),
-        "python": platform.python_version(),
-    }
+    return common_machine(torch_threads=torch.get_num_threads())
 
 
 def versions() -> dict:
-    return {p: version(p) for p in ("torch", "transformers", "miditok", "symusic")}
+    return common_versions("torch", "transformers", "miditok", "symusic")
 
 
 def load_average() -> list[float]:

@@ -24,14 +24,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import re
 import sys
 import time
-from importlib.metadata import version
 from pathlib import Path
 
 import torch
+from machine import machine as common_machine
+from machine import versions as common_versions
 
 from tribute.corpus import BuildConfig, build
 from tribute.tokens import TokenizerSettings
@@ -52,24 +51,12 @@ def _quiet(*args, **kwargs) -> None:
 
 
 def machine() -> dict:
-    cpu = "unknown"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        found = re.search(r"model name\s*:\s*(.+)", cpuinfo.read_text())
-        cpu = found.group(1).strip() if found else cpu
-    return {
-        "platform": platform.platform(),
-        "cpu": cpu,
-        "cores_visible": os.cpu_count(),
-        "cores_usable": len(os.sched_getaffinity(0)),
-        "torch_threads": torch.get_num_threads(),
-        "python": platform.python_version(),
-    }
+    return common_machine(torch_threads=torch.get_num_threads())
 
 
 def versions() -> dict:
-    packages = ("torch", "transformers", "peft", "accelerate", "miditok", "music21", "symusic")
-    return {p: version(p) for p in packages}
+    return common_versions("torch", "transformers", "peft", "accelerate", "miditok", "music21",
+                           "symusic")
 
 
 def load_average() -> list[float]:

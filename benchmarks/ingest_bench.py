@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -25,9 +24,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from songs import write_song  # noqa: E402
+from machine import machine, versions
 
-from tribute.corpus import BuildConfig, build  # noqa: E402
+from songs import write_song
+from tribute.corpus import BuildConfig, build
 
 
 def main() -> None:
@@ -74,21 +74,13 @@ def main() -> None:
         "music21_files_per_s": round(music21_rate, 2),
         "speedup_vs_music21": round(tribute_rate / music21_rate, 1),
         "targets": {"files_per_s": 300, "speedup": 100},
-        "machine": {"cpus": len(os.sched_getaffinity(0)), "platform": platform.platform(),
-                    "processor": platform.processor() or platform.machine()},
-        "versions": _versions(),
+        "machine": machine(load_average_1min=round(os.getloadavg()[0], 2)),
+        "versions": versions("tribute", "symusic", "music21", "numpy"),
         "date": time.strftime("%Y-%m-%d"),
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps(result, indent=1))
-
-
-def _versions() -> dict:
-    from importlib.metadata import version
-
-    return {"python": platform.python_version(),
-            **{p: version(p) for p in ("tribute", "symusic", "music21", "numpy")}}
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import resource
 import shutil
@@ -26,13 +25,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from importlib.metadata import version
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 import music21  # noqa: E402
+from machine import machine as common_machine  # noqa: E402
+from machine import versions as common_versions  # noqa: E402
 from symusic import Score  # noqa: E402
 
 from songs import band_song  # noqa: E402
@@ -57,27 +57,16 @@ def pdf_pages(path: Path) -> int:
 
 
 def machine() -> dict:
-    cpu = "unknown"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        found = re.search(r"model name\s*:\s*(.+)", cpuinfo.read_text())
-        cpu = found.group(1).strip() if found else cpu
-    return {
-        "platform": platform.platform(),
-        "cpu": cpu,
-        "cores_visible": os.cpu_count(),
-        "pinned_to_core": CORE,
-        "python": platform.python_version(),
-        "load_average_1min_at_start": round(os.getloadavg()[0], 2),
-    }
+    return common_machine(pinned_to_core=CORE,
+                          load_average_1min_at_start=round(os.getloadavg()[0], 2))
 
 
 def versions() -> dict:
     lib = audio._load_library()
     lib.fluid_version_str.restype = audio.ctypes.c_char_p
     found = {"libfluidsynth": lib.fluid_version_str().decode()}
-    for package in ("symusic", "music21", "verovio", "matplotlib", "soundfile", "pyloudnorm"):
-        found[package] = version(package)
+    found.update(common_versions("symusic", "music21", "verovio", "matplotlib", "soundfile",
+                                 "pyloudnorm"))
     mscore = score.find_mscore()
     if mscore:
         done = subprocess.run(
