@@ -81,8 +81,8 @@ class BarSampler:
 
     @torch.inference_mode()
     def _bars(self, contexts, prefix_lens, bars, generators) -> list[list[int]]:
-        rows = [_Row(list(c), p, []) for c, p in zip(contexts, prefix_lens, strict=True)]
-        row_allowed = self.allowed.expand(len(rows), -1)
+        every = [_Row(list(c), p, []) for c, p in zip(contexts, prefix_lens, strict=True)]
+        rows, gens = list(every), list(generators)  # the rows still being sampled
         logits, cache, mask, positions = self._prefill(rows)
         while True:
             states = torch.tensor([r.state for r in rows], device=self.device)
@@ -93,14 +93,12 @@ class BarSampler:
                 )
                 & self.bar_ok[states]
             )
-            grammatical = row_allowed & self.state_masks[states]
+            grammatical = self.allowed & self.state_masks[states]
             step_allowed = torch.where(
                 force_bar[:, None], grammatical & self.bar_start, grammatical
             )
-            chosen = self._choose(logits, step_allowed, generators)
+            chosen = self._choose(logits, step_allowed, gens)
             for row, token in zip(rows, chosen, strict=True):
-                if row.done:
-                    continue
                 if self.state_after[token] >= 0:
                     row.state = int(self.state_after[token])
                 if self.bar_start_np[token]:
@@ -112,9 +110,16 @@ class BarSampler:
                 else:
                     row.since_bar += 1
                 row.new.append(token)
-            if all(r.done for r in rows):
-                return [r.new for r in rows]
-            if any(r.cached + 1 >= self.max_context for r in rows if not r.done):
+            live = [i for i, row in enumerate(rows) if not row.done]
+            if not live:
+                return [r.new for r in every]
+            if len(live) < len(rows):  # finished rows leave the batch: no more steps for them
+                keep = torch.tensor(live, device=self.device)
+                cache.batch_select_indices(keep)
+                logits, mask, positions = logits[keep], mask[keep], positions[keep]
+                rows, gens = [rows[i] for i in live], [gens[i] for i in live]
+                chosen = [chosen[i] for i in live]
+            if any(r.cached + 1 >= self.max_context for r in rows):
                 logits, cache, mask, positions = self._prefill(rows, slide=True)
                 continue
             for row in rows:
