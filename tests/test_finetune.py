@@ -100,6 +100,7 @@ def test_full_finetune_saves_reloads_and_records(setup, tmp_path):
     assert all("probe_train_copy" in h and "probe_gap" in h for h in history)
     summary = record["summary"]
     assert summary["validation_loss_after"] <= summary["validation_loss_before"]
+    assert summary["bits_per_note_before"] > 0 and summary["bits_per_note_after"] > 0
     loaded = load_style_model(out)
     assert "artist=Band" in loaded.tokenizer.styles
     assert loaded.model.config.vocab_size == loaded.tokenizer.vocab_size

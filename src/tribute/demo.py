@@ -254,8 +254,9 @@ def _compose(out: Path, plan: DemoPlan) -> dict:
                 "midi": str(out / "songs" / r["midi"]) if r.get("midi") else None,
                 "verdict": r.get("verdict"),
                 "rejected": len(r.get("rejected", [])),
-                "lead_run": (r.get("originality") or {}).get("roles", {}).get("lead", {})
-                and r["originality"]["roles"]["lead"].get("length"),
+                "lead_run": (
+                    ((r.get("originality") or {}).get("roles") or {}).get("lead") or {}
+                ).get("length"),
                 "nearest": (r.get("nearest") or [{}])[0].get("title"),
                 "music_seconds": r.get("timings", {}).get("music_seconds"),
             }
@@ -352,7 +353,7 @@ def summary_text(out: Path, summary: dict) -> str:
         )
     elif s.get("bits_per_note_before") is not None:
         lines.append(
-            f"  validation windows: {s['bits_per_note_before']:.2f} → "
+            f"  held-out validation chorales: {s['bits_per_note_before']:.2f} → "
             f"{s['bits_per_note_after']:.2f} bits per note (genre model → Bach model)"
         )
     for song in summary["songs"]:

@@ -171,7 +171,7 @@ def model_info(path: str | Path) -> tuple[str, dict]:
             )
         )
     summary = record.get("summary")
-    if summary:
+    if summary and summary.get("bits_per_note_after") is not None:
         lines.append(
             f"held-out: {summary['bits_per_note_before']:.3f} → "
             f"{summary['bits_per_note_after']:.3f} bits per note; kept step "

@@ -151,6 +151,8 @@ def finetune(
         restore_best=True,
     )
     before = _validation_loss(model, val_data, train_config)
+    val_notes = [m.n_notes for m in corpus.split("validation")]
+    bits_before = _held_out_bits(model, val_data, val_notes, seq_len)
     log(
         f"fine-tuning {base} on {len(corpus.split('train'))} songs of {name} ({method}); "
         f"{steps_per_epoch} steps per epoch; held-out loss before: {before:.4f}"
@@ -174,7 +176,7 @@ def finetune(
         "preset": preset,
         "split": {s: [m.id for m in corpus.split(s)] for s in ("train", "validation", "test")},
         "validation_loss_before": before,
-        "tokens_per_note": _tokens_per_note(val_data, corpus.split("validation")),
+        "bits_per_note_before": bits_before,
         "finetune_config": config.to_json(),
     }
     atomic_write_text(out_dir / CONFIG_FILE, json.dumps(record, indent=1) + "\n")
@@ -190,7 +192,10 @@ def finetune(
         log=log,
         on_evaluate=probe,
     )
-    _finish_record(out_dir, result, before, record["tokens_per_note"])
+    from tribute.modeldir import load_style_model
+
+    bits_after = _held_out_bits(load_style_model(out_dir).model, val_data, val_notes, seq_len)
+    _finish_record(out_dir, result, before, bits_before, bits_after)
     if method == "lora" and config.merge:
         _merge(out_dir, base, tokenizer, log)
     log(f"held-out loss {before:.4f} → {result.best_val_loss:.4f} (best epoch); saved {out_dir}")
@@ -266,27 +271,32 @@ def _validation_loss(model, data: TokenData, config: TrainConfig) -> float:
     return evaluate(model, data, config, accelerator)
 
 
-def _tokens_per_note(data: TokenData, metas) -> float:
-    notes = sum(m.n_notes for m in metas)
-    return float(data.n_tokens / max(1, notes))
+def _held_out_bits(model, data: TokenData, notes: list[int], seq_len: int) -> float | None:
+    """Mean exact bits per note of the held-out songs (None if some could not be tokenized)."""
+    from tribute.train.nll import bits_per_note
+
+    if len(data) != len(notes):
+        return None
+    return float(bits_per_note(model, data, notes, seq_len).mean())
 
 
 def _finish_record(
-    out_dir: Path, result: TrainResult, before: float, tokens_per_note: float
+    out_dir: Path,
+    result: TrainResult,
+    before: float,
+    bits_before: float | None,
+    bits_after: float | None,
 ) -> None:
     """Add the before/after summary and the choice of checkpoint to ``training.json``."""
     path = out_dir / RECORD_FILE
     record = _read(path)
     history = result.history
     best = min(history, key=lambda h: h["val_loss"]) if history else None
-    bits = 1 / math.log(2) * tokens_per_note
     record["summary"] = {
-        "validation_loss_before": before,
+        "validation_loss_before": before,  # nats per token over fixed validation windows
         "validation_loss_after": result.best_val_loss,
-        "bits_per_note_before": before * bits,
-        "bits_per_note_after": None
-        if result.best_val_loss is None
-        else result.best_val_loss * bits,
+        "bits_per_note_before": bits_before,  # exact, per held-out song (train/nll.py)
+        "bits_per_note_after": bits_after,
         "chosen_step": best["step"] if best else result.steps,
         "why": (
             "lowest held-out loss of every epoch"
