@@ -44,9 +44,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from songs import write_song  # noqa: E402
-from tribute.compose import ComposeOptions, Composer, Controls, parse_form  # noqa: E402
+from tribute.composition import ComposeConfig, Composer, Controls, parse_form  # noqa: E402
 from tribute.model import build_model, count_parameters, flops_per_token  # noqa: E402
-from tribute.tokens import TOKENIZER_DIR, MusicTokenizer, TokenizerSettings  # noqa: E402
+from tribute.tokens import TOKENIZER_DIR, MusicTokenizer, TokenizerConfig  # noqa: E402
 
 PRESET = "small"
 SEQ_LEN = 512  # the context the composer samples with (training.json's train_config.seq_len)
@@ -76,7 +76,7 @@ def model_folder(work: Path) -> Path:
     """A ``small`` model with random weights, its tokenizer and a training record."""
     folder = work / f"model-{PRESET}"
     songs = [write_song(work / "songs" / f"song{s}.mid", s, bars=16, key=s % 3) for s in range(8)]
-    tokenizer = MusicTokenizer.train(songs, TokenizerSettings(vocab_size=1000))
+    tokenizer = MusicTokenizer.train(songs, TokenizerConfig(vocab_size=1000))
     model = build_model(
         PRESET,
         tokenizer.vocab_size,
@@ -99,7 +99,7 @@ def composer(folder: Path, bars: int) -> Composer:
         temperature=TEMPERATURE,
         top_p=TOP_P,
     )
-    options = ComposeOptions(n=4, batch_size=4, guard=False)
+    options = ComposeConfig(n=4, batch_size=4, guard=False)
     return Composer.open(folder, controls, options, log=_quiet)
 
 

@@ -33,8 +33,8 @@ from machine import machine as common_machine
 from machine import versions as common_versions
 
 from tribute.corpus import BuildConfig, build
-from tribute.tokens import TokenizerSettings
-from tribute.train.data import DataSettings
+from tribute.tokens import TokenizerConfig
+from tribute.train.data import DataConfig
 from tribute.train.finetune import DEFAULT_METHOD, FinetuneConfig, finetune
 from tribute.train.loop import TrainConfig
 from tribute.train.pretrain import PretrainConfig, default_train_config, pretrain
@@ -75,8 +75,8 @@ def corpora(work: Path) -> tuple[Path, Path]:
 def pretrain_base(preset: str, genre: Path, out: Path, steps: int) -> dict:
     config = PretrainConfig(
         preset=preset,
-        tokenizer=TokenizerSettings(vocab_size=1000),
-        data=DataSettings(augment_copies=1),
+        tokenizer=TokenizerConfig(vocab_size=1000),
+        data=DataConfig(augment_copies=1),
         train=default_train_config(
             preset,
             max_steps=steps,

@@ -39,7 +39,7 @@ from tribute.originality import Checker, calibrate, save  # noqa: E402
 from tribute.originality.check import song_from_score  # noqa: E402
 from tribute.originality.features import (  # noqa: E402
     BATCH_SONGS,
-    DEFAULT_SETTINGS,
+    DEFAULT_CONFIG,
     batch_streams,
     batches,
     melody_tokens,
@@ -92,7 +92,7 @@ def main() -> None:
         tmp = Path(tempfile.mkdtemp(prefix="tribute-bench-"))
         root = tmp / "corpus"
     results: dict = {"command": "python " + " ".join(sys.argv), "machine": machine(),
-                     "settings": DEFAULT_SETTINGS.to_json(), "songs": args.songs,
+                     "settings": DEFAULT_CONFIG.to_json(), "songs": args.songs,
                      "bars": args.bars}
     if not (root / "corpus.json").is_file():
         started = time.perf_counter()
@@ -106,9 +106,9 @@ def main() -> None:
     for batch in batches(corpus.metas, BATCH_SONGS):
         songs = [Song(corpus.score(meta), meta) for meta in batch]
         records += [song_record(song, corpus.name) for song in songs]
-        streams += batch_streams(songs, DEFAULT_SETTINGS)
+        streams += batch_streams(songs, DEFAULT_CONFIG)
     t1, c1 = time.perf_counter(), time.process_time()
-    index = OriginalityIndex.from_streams(DEFAULT_SETTINGS, records, streams)
+    index = OriginalityIndex.from_streams(DEFAULT_CONFIG, records, streams)
     t2, c2 = time.perf_counter(), time.process_time()
     calibrate(index)
     t3 = time.perf_counter()
@@ -175,7 +175,7 @@ def main() -> None:
         found = report.roles["lead"]
         index_len = found.length if found else 0
         # The index reports runs of seed_n or more, and also melody-vs-other-part runs.
-        agree += index_len == best or (best < DEFAULT_SETTINGS.seed_n and index_len == 0)
+        agree += index_len == best or (best < DEFAULT_CONFIG.seed_n and index_len == 0)
     base_ms = float(np.mean(base_times) * 1000)
     results["baseline_all_pairs"] = {
         "queries": len(base_times), "mean_ms": round(base_ms, 1),

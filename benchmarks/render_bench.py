@@ -2,7 +2,7 @@
 
     python benchmarks/render_bench.py [--bars 64] [--repeats 3] [--out benchmarks/render_bench.json]
 
-Audio: tribute's renderer (:class:`tribute.render.audio.Synth`, the SoundFont loaded once) against
+Audio: tribute's renderer (:class:`tribute.rendering.audio.Synth`, the SoundFont loaded once) against
 the baseline in the same run — the ``fluidsynth`` command line's fast file render of the same
 MIDI file with the same SoundFont, which loads the SoundFont on every call. Both are pinned to
 one CPU core. Score: the symusic → music21 → MusicXML conversion, MuseScore 3's PDF and verovio's
@@ -36,8 +36,8 @@ from machine import versions as common_versions  # noqa: E402
 from symusic import Score  # noqa: E402
 
 from songs import band_song  # noqa: E402
-from tribute.render import audio, score  # noqa: E402
-from tribute.render.pianoroll import draw_pianoroll  # noqa: E402
+from tribute.rendering import audio, score  # noqa: E402
+from tribute.rendering.pianoroll import draw_pianoroll  # noqa: E402
 
 CORE = 0  # every measurement runs pinned to this CPU
 

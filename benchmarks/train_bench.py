@@ -35,8 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from fake_corpus import write_corpus
 from tribute.corpus.store import Corpus
 from tribute.model import build_model, count_parameters
-from tribute.tokens import MusicTokenizer, TokenizerSettings
-from tribute.train.data import DataSettings, load_split
+from tribute.tokens import MusicTokenizer, TokenizerConfig
+from tribute.train.data import DataConfig, load_split
 from tribute.train.loop import TrainConfig, environment, train
 
 # (batch, seq_len, timed steps) per preset: the shapes `tribute pretrain` uses on CPU.
@@ -73,10 +73,10 @@ def main() -> None:
         corpus = Corpus.open(write_corpus(tmp / "corpus", n_train=args.songs, n_validation=0,
                                           bars=32))
         tokenizer = MusicTokenizer.train([corpus.score_path(m) for m in corpus.split("train")],
-                                         TokenizerSettings(vocab_size=2_000),
+                                         TokenizerConfig(vocab_size=2_000),
                                          ["genre=pop", "genre=rock"])
         tok_dir = tokenizer.save(tmp / "tokenizer")
-        data = load_split(corpus, tokenizer, "train", DataSettings(augment_copies=1), tok_dir)
+        data = load_split(corpus, tokenizer, "train", DataConfig(augment_copies=1), tok_dir)
 
         for name in args.presets:
             batch, seq_len, steps = SHAPES.get(name, (8, 512, 10))

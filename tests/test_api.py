@@ -11,7 +11,7 @@ import tribute
 def test_public_names_resolve():
     for name in tribute.__all__:
         assert getattr(tribute, name) is not None, name
-    assert callable(tribute.compose.compose) and callable(tribute.render.render)
+    assert callable(tribute.composition.compose) and callable(tribute.rendering.render)
 
 
 def test_import_is_light():

@@ -12,11 +12,11 @@ from symusic import Score
 
 from songs import band_song, write_song
 from tribute.cli import main
-from tribute.compose import ComposeOptions, Controls, compose, parse_form
+from tribute.composition import ComposeConfig, Controls, compose, parse_form
 from tribute.corpus import BuildConfig, build
 from tribute.corpus.labels import LabelRules
-from tribute.tokens import TokenizerSettings
-from tribute.train.data import DataSettings
+from tribute.tokens import TokenizerConfig
+from tribute.train.data import DataConfig
 from tribute.train.pretrain import PretrainConfig, default_train_config, pretrain
 
 TPQ_BAR = 24 * 4  # ticks per 4/4 bar in composed songs (24 ticks per quarter)
@@ -30,8 +30,8 @@ def _train(corpus: Path, out: Path, steps: int, lr: float | None = None) -> Path
     """A tiny model with a real BPE vocabulary, trained for ``steps`` steps."""
     config = PretrainConfig(
         preset="tiny",
-        tokenizer=TokenizerSettings(vocab_size=800),
-        data=DataSettings(augment_copies=0, workers=1),
+        tokenizer=TokenizerConfig(vocab_size=800),
+        data=DataConfig(augment_copies=0, workers=1),
         train=default_train_config(
             "tiny",
             max_steps=steps,
@@ -78,7 +78,7 @@ def test_controls_hold_in_every_song(model, tmp_path):
         instruments=("drums", "bass"),
     )
     records = compose(
-        model, tmp_path, controls, ComposeOptions(n=2, seed=1, guard=False), log=_quiet
+        model, tmp_path, controls, ComposeConfig(n=2, seed=1, guard=False), log=_quiet
     )
     for record in records:
         score = Score(str(tmp_path / record["midi"]))
@@ -98,7 +98,7 @@ def test_controls_hold_in_every_song(model, tmp_path):
 
 def test_form_repeats_the_chorus_and_marks_sections(model, tmp_path):
     controls = Controls(form=parse_form("verse:2 chorus:2 verse:2 chorus:2", None))
-    (record,) = compose(model, tmp_path, controls, ComposeOptions(seed=3, guard=False), log=_quiet)
+    (record,) = compose(model, tmp_path, controls, ComposeConfig(seed=3, guard=False), log=_quiet)
     score = Score(str(tmp_path / record["midi"]))
     assert [m.text for m in score.markers] == ["verse", "chorus", "verse", "chorus", "end"]
     assert [m.time // TPQ_BAR for m in score.markers] == [0, 2, 4, 6, 8]
@@ -123,7 +123,7 @@ def test_the_same_seed_gives_the_same_song(model, tmp_path):
             model,
             tmp_path / folder,
             controls,
-            ComposeOptions(n=2, seed=11, guard=False),
+            ComposeConfig(n=2, seed=11, guard=False),
             log=_quiet,
         )
     for song in ("song-01.mid", "song-02.mid"):
@@ -140,7 +140,7 @@ def test_a_primer_opens_the_song(model, tmp_path):
         model,
         tmp_path / "out",
         Controls(form=parse_form(None, 2)),
-        ComposeOptions(primer=str(tmp_path / "riff.mid"), guard=False),
+        ComposeConfig(primer=str(tmp_path / "riff.mid"), guard=False),
         log=_quiet,
     )
     assert record["primer_bars"] == 2 and record["bars"] == 4
@@ -163,7 +163,7 @@ def test_guard_rejects_a_memorized_song_and_names_it(tmp_path, monkeypatch):
     model = _train(tmp_path / "corpus", tmp_path / "model", steps=120, lr=3e-3)
     controls = Controls(form=parse_form(None, 4), temperature=0.2)
     (record,) = compose(
-        model, tmp_path / "songs", controls, ComposeOptions(max_retries=1), log=_quiet
+        model, tmp_path / "songs", controls, ComposeConfig(max_retries=1), log=_quiet
     )
     assert record["rejected"], record
     assert all(r["verdict"] == "copy" for r in record["rejected"])

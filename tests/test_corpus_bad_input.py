@@ -14,7 +14,7 @@ from symusic import Note, Score, Tempo, Track
 
 from songs import band_song, write_song
 from tribute.corpus import BuildConfig, build
-from tribute.corpus.ingest import IngestSettings, ingest_file
+from tribute.corpus.ingest import IngestConfig, ingest_file
 
 
 @pytest.fixture(autouse=True)
@@ -129,5 +129,5 @@ def test_parse_time_is_bounded(tmp_path):
         part.append(music21.note.Note(60 + step % 12, quarterLength=0.5))
     stream.insert(0, part)
     path = Path(stream.write("musicxml", fp=tmp_path / "slow.musicxml"))
-    result = ingest_file(str(path), IngestSettings(timeout_s=0.001, use_cache=False))
+    result = ingest_file(str(path), IngestConfig(timeout_s=0.001, use_cache=False))
     assert result.reason.startswith("took longer than")

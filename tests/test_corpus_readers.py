@@ -11,8 +11,8 @@ import pytest
 
 from songs import band_song, riff_wrap, type0_midi
 from tribute.corpus.normalize import normalize
-from tribute.corpus.readers import SkipFile, key_name, read, split_abc
-from tribute.music import TICKS_PER_QUARTER
+from tribute.corpus.readers import SkipFile, read, split_abc
+from tribute.music import TICKS_PER_QUARTER, key_name
 
 
 def read_one(path: Path):

@@ -18,11 +18,11 @@ from eval_songs import write_artist, write_genre
 from tribute.corpus import BuildConfig, Corpus, build
 from tribute.corpus.labels import LabelRules
 from tribute.errors import TributeError
-from tribute.evaluate import Sets, Thresholds, assess, feature_matrix, piece_features
-from tribute.evaluate.baselines import interval_shuffled, markov2_samples
-from tribute.evaluate.nll import find_ablation
-from tribute.evaluate.report import write_report
-from tribute.evaluate.run import compare_settings, evaluate
+from tribute.evaluation import Sets, Thresholds, assess, feature_matrix, piece_features
+from tribute.evaluation.baselines import interval_shuffled, markov2_samples
+from tribute.evaluation.nll import find_ablation
+from tribute.evaluation.report import write_report
+from tribute.evaluation.run import compare_settings, evaluate
 from tribute.music import Song, SongMeta, melody_notes
 
 

@@ -13,8 +13,8 @@ from eval_songs import write_artist, write_genre
 from tribute.cli import main
 from tribute.corpus import BuildConfig, build
 from tribute.corpus.labels import LabelRules
-from tribute.tokens import TokenizerSettings
-from tribute.train.data import DataSettings
+from tribute.tokens import TokenizerConfig
+from tribute.train.data import DataConfig
 from tribute.train.pretrain import PretrainConfig, default_train_config, pretrain
 
 
@@ -37,8 +37,8 @@ def setup(tmp_path_factory) -> dict[str, Path]:
                           exclude_families_of=(str(root / "artist"),)), progress=False)
         base = root / "base"
         pretrain(root / "artist", base, PretrainConfig(
-            preset="tiny", tokenizer=TokenizerSettings(vocab_size=800),
-            data=DataSettings(augment_copies=0, workers=1),
+            preset="tiny", tokenizer=TokenizerConfig(vocab_size=800),
+            data=DataConfig(augment_copies=0, workers=1),
             train=default_train_config("tiny", max_steps=10, seq_len=128, batch_size=8,
                                        eval_every=10, save_every=10, progress=False),
             sample_tokens=16), log=_quiet)

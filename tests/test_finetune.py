@@ -11,17 +11,17 @@ import pytest
 
 from songs import write_song
 from tribute.cli import main
-from tribute.compose import ComposeOptions, Controls, compose, parse_form
+from tribute.composition import ComposeConfig, Controls, compose, parse_form
 from tribute.corpus import BuildConfig, build
 from tribute.corpus.labels import LabelRules
 from tribute.modeldir import load_style_model, model_info
-from tribute.tokens import TokenizerSettings
-from tribute.train.data import DataSettings
+from tribute.tokens import TokenizerConfig
+from tribute.train.data import DataConfig
 from tribute.train.finetune import FinetuneConfig, finetune
 from tribute.train.loop import TrainConfig
 from tribute.train.pretrain import PretrainConfig, default_train_config, pretrain
 
-DATA = DataSettings(augment_copies=0, workers=1)
+DATA = DataConfig(augment_copies=0, workers=1)
 
 
 def _quiet(*args, **kwargs) -> None:
@@ -55,7 +55,7 @@ def setup(tmp_path_factory) -> dict:
             base,
             PretrainConfig(
                 preset="tiny",
-                tokenizer=TokenizerSettings(vocab_size=800),
+                tokenizer=TokenizerConfig(vocab_size=800),
                 data=DATA,
                 train=default_train_config(
                     "tiny", max_steps=20, seq_len=128, eval_every=20, save_every=20, progress=False
@@ -111,7 +111,7 @@ def test_full_finetune_saves_reloads_and_records(setup, tmp_path):
         out,
         tmp_path / "songs",
         Controls(form=parse_form(None, 2)),
-        ComposeOptions(guard=False),
+        ComposeConfig(guard=False),
         log=_quiet,
     )
     assert song["styles"] == ["artist=Band"]

@@ -9,7 +9,7 @@ from symusic import Note, Score, Track
 
 from songs import TPQ, band_song
 from tribute.music import Song, SongMeta
-from tribute.originality import Checker, Settings, longest_common_run, melody_tokens
+from tribute.originality import Checker, OriginalityConfig, longest_common_run, melody_tokens
 from tribute.originality.check import song_from_score
 from tribute.originality.features import batch_streams, song_streams
 
@@ -152,10 +152,10 @@ def test_empty_and_drums_only_are_not_comparable(checker):
 
 
 def test_other_settings_are_not_comparable(checker):
-    report = checker.check(song(band_song(3, bars=BARS), "q"), settings=Settings(seed_n=8))
+    report = checker.check(song(band_song(3, bars=BARS), "q"), settings=OriginalityConfig(seed_n=8))
     assert report.verdict == "not comparable" and "seed_n" in report.reasons[0]
     assert checker.check(song(band_song(3, bars=BARS), "q"),
-                         settings=Settings(max_postings=9)).verdict == "copy"
+                         settings=OriginalityConfig(max_postings=9)).verdict == "copy"
 
 
 def test_unreadable_file_is_not_comparable(checker, tmp_path):
@@ -181,7 +181,7 @@ def test_tokens_are_transposition_and_tempo_invariant():
     base = song(band_song(21, bars=4), "a")
     transposed = song(band_song(21, bars=4, key=7, tempo_qpm=70), "b")
     slower = song(stretched(band_song(21, bars=4), 2, 1), "c")
-    for a, b, c in zip(*(song_streams(x, Settings()) for x in (base, transposed, slower)),
+    for a, b, c in zip(*(song_streams(x, OriginalityConfig()) for x in (base, transposed, slower)),
                        strict=True):
         assert a.role == b.role == c.role
         np.testing.assert_array_equal(a.tokens, b.tokens)
@@ -192,7 +192,7 @@ def test_tokens_are_transposition_and_tempo_invariant():
 
 
 def test_stream_roles_of_a_band_song():
-    streams = song_streams(song(band_song(1, bars=4), "a"), Settings())
+    streams = song_streams(song(band_song(1, bars=4), "a"), OriginalityConfig())
     roles = sorted(s.role for s in streams)
     assert roles == ["bass", "chords", "drums", "lead", "other"]
     drums = next(s for s in streams if s.role == "drums")
@@ -204,8 +204,8 @@ def test_batched_streams_equal_single_song_streams():
              for s in range(8)]
     songs[3].meta.lead_track = None  # no lead: the skyline of all parts stands in
     songs.append(Song(Score(TPQ), SongMeta(id="empty", title="", source="", format="midi")))
-    for one, batched in zip(songs, batch_streams(songs, Settings()), strict=True):
-        single = song_streams(one, Settings())
+    for one, batched in zip(songs, batch_streams(songs, OriginalityConfig()), strict=True):
+        single = song_streams(one, OriginalityConfig())
         assert [(s.role, s.track) for s in single] == [(s.role, s.track) for s in batched]
         for a, b in zip(single, batched, strict=True):
             for name in ("tokens", "bar_from", "bar_to", "pitches"):

@@ -11,7 +11,7 @@ import pytest
 from songs import band_song, write_song
 from tribute.cli import main
 from tribute.errors import TributeError
-from tribute.originality import Settings, corpus_index, load
+from tribute.originality import OriginalityConfig, corpus_index, load
 from tribute.originality.check import song_from_score
 from tribute.originality.store import DIRNAME
 
@@ -59,7 +59,7 @@ def test_load_refuses_other_settings_and_damage(tmp_path):
     root = write_corpus(tmp_path / "corpus", range(6))
     corpus_index(root)
     with pytest.raises(TributeError, match="not comparable"):
-        load(root / DIRNAME, expect=Settings(rhythm=False))
+        load(root / DIRNAME, expect=OriginalityConfig(rhythm=False))
     (root / DIRNAME / "tables.npz").write_bytes(b"not a zip")
     with pytest.raises(TributeError, match="damaged"):
         load(root / DIRNAME)

@@ -20,9 +20,9 @@ from fake_corpus import write_corpus
 from tribute.cli import main
 from tribute.errors import TributeError
 from tribute.model import build_model, load_model
-from tribute.tokens import MusicTokenizer, TokenizerSettings
+from tribute.tokens import MusicTokenizer, TokenizerConfig
 from tribute.train import loop
-from tribute.train.data import DataSettings, load_split
+from tribute.train.data import DataConfig, load_split
 from tribute.train.loop import TrainConfig, latest_checkpoint, train
 
 # A few steps of the tiny preset on short windows: each run takes a second or two.
@@ -64,11 +64,11 @@ def _data(corpus: Path, tokenizer_dir: Path):
     from tribute.corpus.store import Corpus
 
     paths = sorted((corpus / "scores").glob("*.mid"))
-    tokenizer = MusicTokenizer.train(paths, TokenizerSettings(vocab_size=700),
+    tokenizer = MusicTokenizer.train(paths, TokenizerConfig(vocab_size=700),
                                      ["genre=pop", "genre=rock"])
     tokenizer.save(tokenizer_dir)
     opened = Corpus.open(corpus)
-    settings = DataSettings(augment_copies=1)
+    settings = DataConfig(augment_copies=1)
     return (tokenizer, load_split(opened, tokenizer, "train", settings, tokenizer_dir),
             load_split(opened, tokenizer, "validation", settings, tokenizer_dir))
 

@@ -17,10 +17,10 @@ from symusic import KeySignature, Note, Score, Tempo, TextMeta, TimeSignature, T
 from songs import band_song, write_song
 from tribute.cli import main
 from tribute.errors import TributeError
-from tribute.render import RenderConfig, render
-from tribute.render import audio as audio_module
-from tribute.render.chords import detect_chords
-from tribute.render.score import find_mscore, quantized_events
+from tribute.rendering import RenderConfig, render
+from tribute.rendering import audio as audio_module
+from tribute.rendering.chords import detect_chords
+from tribute.rendering.score import find_mscore, quantized_events
 
 TPQ = 480
 
@@ -369,8 +369,8 @@ def test_rendering_imports_without_torch():
     import sys
 
     code = (
-        "import sys, tribute.render, tribute.render.audio, tribute.render.score, "
-        "tribute.render.pianoroll, tribute.cli.render; "
+        "import sys, tribute.rendering, tribute.rendering.audio, tribute.rendering.score, "
+        "tribute.rendering.pianoroll, tribute.cli.render; "
         "assert 'torch' not in sys.modules, 'torch imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
@@ -399,7 +399,7 @@ def test_too_long_score_is_a_warning(tmp_path):
 
 
 def test_mscore_missing_is_caught_before_any_work(songs, tmp_path, monkeypatch):
-    from tribute.render import score as notation
+    from tribute.rendering import score as notation
 
     monkeypatch.setattr(notation, "MSCORE_NAMES", ("no-such-mscore",))
     with pytest.raises(TributeError, match="apt-get install musescore3"):

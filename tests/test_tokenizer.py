@@ -11,9 +11,9 @@ from fake_corpus import write_corpus
 from songs import band_song
 from tribute.errors import TributeError
 from tribute.music import TICKS_PER_QUARTER
-from tribute.tokens import MusicTokenizer, TokenizerSettings
+from tribute.tokens import MusicTokenizer, TokenizerConfig
 
-SETTINGS = TokenizerSettings(vocab_size=700, style_keys=("genre",))
+SETTINGS = TokenizerConfig(vocab_size=700, style_keys=("genre",))
 
 
 @pytest.fixture(scope="module")

@@ -11,11 +11,11 @@ from fake_corpus import write_corpus
 from songs import band_song
 from tribute.corpus.store import Corpus
 from tribute.music import TICKS_PER_QUARTER
-from tribute.tokens import MusicTokenizer, TokenizerSettings
+from tribute.tokens import MusicTokenizer, TokenizerConfig
 from tribute.train.data import (
     IGNORE_INDEX,
     ROLE_RANGES,
-    DataSettings,
+    DataConfig,
     TokenMixture,
     augment,
     load_split,
@@ -32,7 +32,7 @@ def setup(tmp_path_factory):
     corpus = write_corpus(tmp_path_factory.mktemp("corpus"), n_train=5, n_validation=2)
     opened = Corpus.open(corpus)
     tokenizer = MusicTokenizer.train([opened.score_path(m) for m in opened.split("train")],
-                                     TokenizerSettings(vocab_size=700),
+                                     TokenizerConfig(vocab_size=700),
                                      ["genre=pop", "genre=rock"])
     tok_dir = tokenizer.save(tmp_path_factory.mktemp("tok"))
     return opened, tokenizer, tok_dir
@@ -41,7 +41,7 @@ def setup(tmp_path_factory):
 def test_augment_transposes_pitched_tracks_only():
     score = band_song(4).resample(TICKS_PER_QUARTER)
     for seed in range(20):
-        out = augment(score, np.random.default_rng(seed), DataSettings())
+        out = augment(score, np.random.default_rng(seed), DataConfig())
         shifts = set()
         for before, after in zip(score.tracks, out.tracks, strict=True):
             delta = after.notes.numpy()["pitch"].astype(int) - before.notes.numpy()["pitch"]
@@ -63,13 +63,13 @@ def test_augment_respects_instrument_ranges():
     bass.notes.append(Note(0, 24, ROLE_RANGES["bass"][1] - 1, 90))
     score.tracks.append(bass)
     for seed in range(30):
-        out = augment(score, np.random.default_rng(seed), DataSettings())
+        out = augment(score, np.random.default_rng(seed), DataConfig())
         assert out.tracks[0].notes[0].pitch <= ROLE_RANGES["bass"][1]
 
 
 def test_splits_are_respected_and_cached(setup):
     corpus, tokenizer, tok_dir = setup
-    settings = DataSettings(augment_copies=2)
+    settings = DataConfig(augment_copies=2)
     train = load_split(corpus, tokenizer, "train", settings, tok_dir)
     val = load_split(corpus, tokenizer, "validation", settings, tok_dir)
     assert len(train) == 5 * 3  # originals + 2 augmented copies
@@ -84,7 +84,7 @@ def test_splits_are_respected_and_cached(setup):
 
 def test_windows_start_at_bars_and_carry_style(setup):
     corpus, tokenizer, tok_dir = setup
-    data = load_split(corpus, tokenizer, "validation", DataSettings(), tok_dir)
+    data = load_split(corpus, tokenizer, "validation", DataConfig(), tok_dir)
     bars = tokenizer.bar_start_table()
     style = tokenizer.styles_of(corpus.split("validation")[0].labels)
     assert len(style) == 1
@@ -103,7 +103,7 @@ def test_windows_start_at_bars_and_carry_style(setup):
 
 def test_sampling_is_a_function_of_the_seed(setup):
     corpus, tokenizer, tok_dir = setup
-    data = load_split(corpus, tokenizer, "train", DataSettings(), tok_dir)
+    data = load_split(corpus, tokenizer, "train", DataConfig(), tok_dir)
     a = data.sample(np.random.default_rng([0, 5]), 4, 32)
     b = data.sample(np.random.default_rng([0, 5]), 4, 32)
     assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
@@ -112,8 +112,8 @@ def test_sampling_is_a_function_of_the_seed(setup):
 
 def test_mixture_draws_rows_from_each_part(setup):
     corpus, tokenizer, tok_dir = setup
-    train = load_split(corpus, tokenizer, "train", DataSettings(), tok_dir)
-    val = load_split(corpus, tokenizer, "validation", DataSettings(), tok_dir)
+    train = load_split(corpus, tokenizer, "train", DataConfig(), tok_dir)
+    val = load_split(corpus, tokenizer, "validation", DataConfig(), tok_dir)
     mixture = TokenMixture([train, val], [0.5, 0.5])
     ids, labels = mixture.sample(np.random.default_rng(1), 16, 32)
     assert ids.shape == labels.shape == (16, 32) and mixture.n_tokens == train.n_tokens

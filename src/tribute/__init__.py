@@ -2,16 +2,16 @@
 
 The Python API mirrors the CLI; names load lazily, so ``import tribute`` stays light (no torch
 until a training or composing function is used). Stages that are sub-packages of the same name
-keep their function inside (``tribute.compose.compose``)::
+keep their function inside (``tribute.composition.compose``)::
 
     tribute.build_corpus(["music21:bach-chorales"], "corpora/bach")
     tribute.pretrain("corpora/genre", "models/genre", tribute.PretrainConfig(preset="small"))
     tribute.finetune("models/genre", "corpora/bach", "models/bach", tribute.FinetuneConfig("Bach"))
-    tribute.compose.compose("models/bach", "songs", tribute.Controls(), tribute.ComposeOptions())
+    tribute.composition.compose("models/bach", "songs", tribute.Controls(), tribute.ComposeConfig())
     tribute.check(["songs/song-01.mid"], against=["corpora/bach"])
-    tribute.render.render(["songs/song-01.mid"], "songs", tribute.RenderConfig(wav=True))
-    tribute.evaluate.evaluate("models/bach", "corpora/bach", "corpora/genre", "eval")
-    tribute.demo.demo("runs/demo", quick=True)
+    tribute.rendering.render(["songs/song-01.mid"], "songs", tribute.RenderConfig(wav=True))
+    tribute.evaluation.evaluate("models/bach", "corpora/bach", "corpora/genre", "eval")
+    tribute.demonstration.demo("runs/demo", quick=True)
 """
 
 from importlib import import_module
@@ -27,11 +27,11 @@ _EXPORTS = {
     "finetune": "tribute.train.finetune",
     "FinetuneConfig": "tribute.train.finetune",
     "ablate": "tribute.train.ablate",
-    "Controls": "tribute.compose",
-    "ComposeOptions": "tribute.compose",
+    "Controls": "tribute.composition",
+    "ComposeConfig": "tribute.composition",
     "check": "tribute.originality",
     "Checker": "tribute.originality",
-    "RenderConfig": "tribute.render",
+    "RenderConfig": "tribute.rendering",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -41,11 +41,11 @@ MIDITOK_FILE = "tokenizer.json"
 STYLES_FILE = "styles.json"
 TOKENIZER_DIR = "tokenizer"  # sub-folder of a model folder
 
-__all__ = ["MusicTokenizer", "TokenizerSettings", "style_name"]
+__all__ = ["MusicTokenizer", "TokenizerConfig", "style_name"]
 
 
 @dataclass(frozen=True)
-class TokenizerSettings:
+class TokenizerConfig:
     """How scores become tokens (saved in ``styles.json``)."""
 
     vocab_size: int = 2_000  # target size of the learned vocabulary (base REMI vocab ≈ 560)
@@ -63,7 +63,7 @@ class TokenizerSettings:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: Mapping) -> TokenizerSettings:
+    def from_json(cls, data: Mapping) -> TokenizerConfig:
         data = dict(data)
         data["beat_res"] = tuple(tuple(r) for r in data.get("beat_res", cls.beat_res))
         data["tempo_range_qpm"] = tuple(data.get("tempo_range_qpm", cls.tempo_range_qpm))
@@ -76,7 +76,7 @@ def style_name(key: str, value: str) -> str:
     return f"{key}={value}"
 
 
-def _miditok_config(settings: TokenizerSettings):
+def _miditok_config(settings: TokenizerConfig):
     from miditok import TokenizerConfig
 
     return TokenizerConfig(
@@ -99,13 +99,13 @@ class MusicTokenizer:
     """MidiTok tokenizer + style block; the only way tribute turns scores into ids and back."""
 
     miditok: object  # miditok.REMI
-    settings: TokenizerSettings
+    settings: TokenizerConfig
     styles: list[str] = field(default_factory=list)
 
     # ---------------------------------------------------------------- construction and files
 
     @classmethod
-    def train(cls, score_paths: Iterable[str | Path], settings: TokenizerSettings,
+    def train(cls, score_paths: Iterable[str | Path], settings: TokenizerConfig,
               styles: Sequence[str] = ()) -> MusicTokenizer:
         """Train the BPE/Unigram vocabulary on MIDI files (at most ``max_training_files``)."""
         from miditok import REMI
@@ -138,7 +138,7 @@ class MusicTokenizer:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             tokenizer = REMI(params=path / MIDITOK_FILE)
-        loaded = cls(tokenizer, TokenizerSettings.from_json(header["settings"]),
+        loaded = cls(tokenizer, TokenizerConfig.from_json(header["settings"]),
                      list(header["styles"]))
         if len(tokenizer) != header["music_vocab_size"]:
             raise TributeError(f"{path}: MidiTok vocabulary size {len(tokenizer)} differs from "

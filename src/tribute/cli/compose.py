@@ -78,8 +78,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tribute.compose import (
-        ComposeOptions,
+    from tribute.composition import (
+        ComposeConfig,
         Controls,
         compose,
         parse_form,
@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         parse_tempo,
         parse_time_signature,
     )
-    from tribute.compose.controls import scale_pitch_classes
+    from tribute.composition.controls import scale_pitch_classes
     from tribute.errors import TributeError
 
     if args.key is not None:
@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
         top_p=args.top_p,
         vary_repeats=args.vary_repeats,
     )
-    options = ComposeOptions(
+    options = ComposeConfig(
         n=args.n,
         style=args.style,
         seed=args.seed,

@@ -110,7 +110,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_build(args: argparse.Namespace) -> int:
     from tribute.corpus import BuildConfig, build, info_text
-    from tribute.corpus.ingest import IngestSettings
+    from tribute.corpus.ingest import IngestConfig
     from tribute.corpus.labels import LabelRules, parse_fixed, parse_from_folder, read_manifest
     from tribute.errors import TributeError
 
@@ -142,7 +142,7 @@ def run_build(args: argparse.Namespace) -> int:
         max_files=args.max_files,
         workers=args.workers,
         exclude_families_of=tuple(args.exclude_families_of),
-        ingest=IngestSettings(timeout_s=args.timeout, use_cache=not args.no_cache),
+        ingest=IngestConfig(timeout_s=args.timeout, use_cache=not args.no_cache),
     )
     corpus = build(args.sources, args.out, config, progress=not args.json)
     print(json.dumps(corpus.report(), indent=1) if args.json else info_text(corpus))

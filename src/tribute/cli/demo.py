@@ -26,7 +26,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tribute.demo import demo
+    from tribute.demonstration import demo
 
     demo(args.out or ("runs/demo-quick" if args.quick else "runs/demo"), quick=args.quick)
     return 0

@@ -47,7 +47,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tribute.evaluate import evaluate
+    from tribute.evaluation import evaluate
 
     result = evaluate(args.model, args.artist, args.genre, args.out, n=args.n, quick=args.quick,
                       style=args.style, bars=args.bars, seed=args.seed,

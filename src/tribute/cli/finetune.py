@@ -74,7 +74,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tribute.train.data import DataSettings
+    from tribute.train.data import DataConfig
     from tribute.train.finetune import FinetuneConfig, finetune
     from tribute.train.loop import TrainConfig
 
@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         patience=args.patience,
         replace_style=args.replace_style,
         merge=args.merge,
-        data=DataSettings(augment_copies=args.augment_copies, seed=args.seed),
+        data=DataConfig(augment_copies=args.augment_copies, seed=args.seed),
         train=TrainConfig(
             learning_rate=args.lr,
             batch_size=args.batch_size,

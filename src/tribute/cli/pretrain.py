@@ -65,8 +65,8 @@ def register(subparsers) -> None:
 def run_pretrain(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from tribute.tokens import TokenizerSettings
-    from tribute.train.data import DataSettings
+    from tribute.tokens import TokenizerConfig
+    from tribute.train.data import DataConfig
     from tribute.train.pretrain import PretrainConfig, default_train_config, pretrain
 
     train = default_train_config(
@@ -76,8 +76,8 @@ def run_pretrain(args: argparse.Namespace) -> int:
         patience=args.patience, seed=args.seed, precision=args.precision, compile=args.compile,
         fsdp=args.fsdp, progress=not args.no_progress)
     config = PretrainConfig(
-        preset=args.preset, tokenizer=replace(TokenizerSettings(), vocab_size=args.vocab_size),
-        data=DataSettings(augment_copies=args.augment_copies, seed=args.seed,
+        preset=args.preset, tokenizer=replace(TokenizerConfig(), vocab_size=args.vocab_size),
+        data=DataConfig(augment_copies=args.augment_copies, seed=args.seed,
                           workers=args.workers),
         train=train, sample_tokens=args.sample_tokens)
     pretrain(args.corpus, args.out, config,

@@ -66,7 +66,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tribute.render import RenderConfig, render
+    from tribute.rendering import RenderConfig, render
 
     chosen = args.wav or args.flac or args.stems or args.score or args.lead_sheet or args.pianoroll
     config = RenderConfig(

@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from tribute.corpus import presets
 from tribute.corpus.families import FamilyConfig, assign_families, melody_grams, split_families
-from tribute.corpus.ingest import FileResult, IngestSettings, ingest_file
+from tribute.corpus.ingest import FileResult, IngestConfig, ingest_file
 from tribute.corpus.labels import LabelRules
 from tribute.corpus.readers import format_of
 from tribute.corpus.store import FORMAT, FORMAT_VERSION, SPLITS, Corpus
@@ -37,7 +37,7 @@ from tribute.paths import atomic_write_bytes, atomic_write_text
 @dataclass(frozen=True)
 class BuildConfig:
     labels: LabelRules = field(default_factory=LabelRules)
-    ingest: IngestSettings = field(default_factory=IngestSettings)
+    ingest: IngestConfig = field(default_factory=IngestConfig)
     families: FamilyConfig = field(default_factory=FamilyConfig)
     fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
     seed: int = 0

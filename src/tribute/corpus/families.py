@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from symusic import Score
 
-from tribute.music import intervals, melody_notes, ngram_hashes
+from tribute.music import melody_tokens, ngram_hashes
 
 NGRAM = 6
 JACCARD = 0.2
@@ -51,8 +51,7 @@ class FamilyConfig:
 
 def melody_grams(score: Score, lead_track: int | None, n: int = NGRAM) -> np.ndarray:
     """Sorted unique interval n-gram hashes of a piece's melody."""
-    _, pitches, _ = melody_notes(score, lead_track)
-    return np.unique(ngram_hashes(intervals(pitches), n))
+    return np.unique(ngram_hashes(melody_tokens(score, lead_track, rhythm=False), n))
 
 
 def normalize_title(title: str) -> str:

@@ -25,11 +25,11 @@ from tribute.corpus.readers import MAX_FILE_BYTES, SkipFile, read
 from tribute.paths import atomic_write_text, cache_dir
 
 # Bump when readers or normalization change what they produce: old cache entries are ignored.
-INGEST_VERSION = 3
+INGEST_VERSION = 4  # 4: melody n-grams of clipped interval tokens (tribute.music.melody)
 
 
 @dataclass(frozen=True)
-class IngestSettings:
+class IngestConfig:
     normalize: NormalizeConfig = field(default_factory=NormalizeConfig)
     ngram: int = NGRAM
     timeout_s: float = 60.0  # per file; music21 parses a 4-part chorale in ~0.1 s
@@ -86,7 +86,7 @@ def _time_limit(seconds: float):
         signal.signal(signal.SIGALRM, previous)
 
 
-def ingest_file(path: str, settings: IngestSettings) -> FileResult:
+def ingest_file(path: str, settings: IngestConfig) -> FileResult:
     """Everything one file yields; never raises for bad input."""
     result = FileResult(path=path)
     try:
@@ -126,7 +126,7 @@ def ingest_file(path: str, settings: IngestSettings) -> FileResult:
     return result
 
 
-def _piece(raw, settings: IngestSettings) -> PieceResult:
+def _piece(raw, settings: IngestConfig) -> PieceResult:
     try:
         score, meta = normalize(raw, settings.normalize)
     except SkipFile as exc:
@@ -141,7 +141,7 @@ def _piece(raw, settings: IngestSettings) -> PieceResult:
     )
 
 
-def _cache_path(sha: str, settings: IngestSettings) -> Path:
+def _cache_path(sha: str, settings: IngestConfig) -> Path:
     return cache_dir("ingest", settings.key(), sha[:2]) / f"{sha}.json"
 
 

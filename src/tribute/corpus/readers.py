@@ -27,7 +27,7 @@ from pathlib import Path
 import symusic
 from symusic import KeySignature, Note, Score, Tempo, TimeSignature, Track
 
-from tribute.music import ENSEMBLE_PROGRAMS
+from tribute.music import ENSEMBLE_PROGRAMS, key_name
 
 MIDI_EXTS = {".mid", ".midi", ".kar", ".rmi"}
 MUSICXML_EXTS = {".xml", ".musicxml", ".mxl"}
@@ -138,19 +138,6 @@ def read_midi(data: bytes) -> RawPiece:
         key = key_name(score.key_signatures[0].key, score.key_signatures[0].tonality)
     # symusic drops the conductor track's name, so MIDI titles come from file names.
     return RawPiece(score=score, format="midi", key=key)
-
-
-_MAJOR_KEYS = ("C", "G", "D", "A", "E", "B", "F#", "C#", "F", "Bb", "Eb", "Ab", "Db", "Gb", "Cb")
-_MINOR_KEYS = ("A", "E", "B", "F#", "C#", "G#", "D#", "A#", "D", "G", "C", "F", "Bb", "Eb", "Ab")
-
-
-def key_name(sharps: int, minor: int) -> str | None:
-    """'E minor' from a MIDI key signature (sharps -7..7, minor flag)."""
-    if not -7 <= sharps <= 7:
-        return None
-    index = sharps if sharps >= 0 else 7 - sharps  # -1 -> 8 (F / D), ... -7 -> 14
-    names = _MINOR_KEYS if minor else _MAJOR_KEYS
-    return f"{names[index]} {'minor' if minor else 'major'}"
 
 
 def _one_line(exc: BaseException) -> str:

@@ -10,9 +10,10 @@ Evaluation and fine-tuning use the plain sequence functions (:mod:`.runs`) on
 :func:`melody_tokens`.
 """
 
+from tribute.music import melody_tokens
 from tribute.originality.calibration import calibrate
 from tribute.originality.check import Checker, check, read_songs, song_from_score
-from tribute.originality.features import Settings, melody_tokens, song_streams
+from tribute.originality.features import OriginalityConfig, song_streams
 from tribute.originality.index import OriginalityIndex
 from tribute.originality.report import Report, check_song
 from tribute.originality.runs import (
@@ -27,11 +28,11 @@ from tribute.originality.store import corpus_index, load, save
 
 __all__ = [
     "Checker",
+    "OriginalityConfig",
     "OriginalityIndex",
     "Report",
     "Run",
     "SequenceSet",
-    "Settings",
     "calibrate",
     "check",
     "check_song",

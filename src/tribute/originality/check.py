@@ -13,13 +13,13 @@ from pathlib import Path
 
 from symusic import Score
 
-from tribute.corpus.ingest import IngestSettings, ingest_file
+from tribute.corpus.ingest import IngestConfig, ingest_file
 from tribute.corpus.normalize import NormalizeConfig, normalize
 from tribute.corpus.readers import RawPiece, SkipFile
 from tribute.errors import TributeError
 from tribute.music import Song, SongMeta
 from tribute.originality.calibration import calibrate
-from tribute.originality.features import DEFAULT_SETTINGS, Settings
+from tribute.originality.features import DEFAULT_CONFIG, OriginalityConfig
 from tribute.originality.index import OriginalityIndex
 from tribute.originality.report import Report, check_song, not_comparable
 from tribute.originality.store import corpus_index
@@ -34,7 +34,7 @@ class Checker:
     index: OriginalityIndex
 
     @classmethod
-    def open(cls, corpora: Sequence[str | Path], settings: Settings = DEFAULT_SETTINGS,
+    def open(cls, corpora: Sequence[str | Path], settings: OriginalityConfig = DEFAULT_CONFIG,
              rebuild: bool = False) -> Checker:
         """Index (incrementally) and load each corpus; several are merged and recalibrated."""
         if not corpora:
@@ -47,7 +47,7 @@ class Checker:
         return cls(index)
 
     @classmethod
-    def from_songs(cls, songs: Sequence[Song], settings: Settings = DEFAULT_SETTINGS,
+    def from_songs(cls, songs: Sequence[Song], settings: OriginalityConfig = DEFAULT_CONFIG,
                    calibrated: bool = True) -> Checker:
         """An in-memory checker (tests, or references that are not a corpus directory)."""
         index = OriginalityIndex.build(songs, settings)
@@ -55,7 +55,7 @@ class Checker:
             calibrate(index)
         return cls(index)
 
-    def check(self, song: Song, name: str | None = None, settings: Settings | None = None,
+    def check(self, song: Song, name: str | None = None, settings: OriginalityConfig | None = None,
               exclude_family: bool = False) -> Report:
         """Report on one song; ``settings`` the caller expects must match the index's."""
         name = name or song.meta.id
@@ -79,7 +79,7 @@ def read_songs(path: str | Path) -> list[Song | tuple[str, str]]:
     path = Path(path)
     if not path.is_file():
         raise TributeError(f"{path}: no such file")
-    result = ingest_file(str(path), IngestSettings(use_cache=False))
+    result = ingest_file(str(path), IngestConfig(use_cache=False))
     if result.reason:
         raise TributeError(result.reason)
     out: list[Song | tuple[str, str]] = []
@@ -123,7 +123,7 @@ def expand_paths(paths: Sequence[str | Path]) -> list[Path]:
 
 
 def check(songs: Sequence[str | Path], against: Sequence[str | Path], as_json: bool = False,
-          rebuild: bool = False, settings: Settings = DEFAULT_SETTINGS) -> tuple[str, int]:
+          rebuild: bool = False, settings: OriginalityConfig = DEFAULT_CONFIG) -> tuple[str, int]:
     """Check song files against corpora: (text or JSON to print, exit status).
 
     The status is 0 when every song was compared, 1 when some were not comparable.

@@ -21,10 +21,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from symusic import Score
 
 from tribute.errors import TributeError
-from tribute.music import Song, melody_notes
+from tribute.music import DRUM_CLASS, Song, bar_start_ticks, line_tokens_flat
 
 FEATURES_VERSION = 1
 
@@ -36,24 +35,15 @@ PITCHED_ROLES = ("lead", "bass", "other")
 # drums in [2**44, 2**45).
 _CHORD_BASE = 1 << 20
 _DRUM_BASE = 1 << 44
-_MAX_INTERVAL = 48  # semitones; wider leaps are clipped (4 octaves)
-_RATIO_CLASSES = 7  # rounded log2 duration ratio clipped to -3..3 (1/8× .. 8×)
 _MAX_BEATS_PER_NOTE = 64  # a held note sounds in at most 64 beat samples (caps pathological input)
 
-# GM drum key → onset class: kick, snare, hi-hat, cymbal, tom, other percussion.
-_DRUM_CLASS = np.full(128, 5, dtype=np.int64)
-_DRUM_CLASS[[35, 36]] = 0
-_DRUM_CLASS[[37, 38, 39, 40]] = 1
-_DRUM_CLASS[[42, 44, 46]] = 2
-_DRUM_CLASS[[49, 51, 52, 53, 55, 57, 59]] = 3
-_DRUM_CLASS[[41, 43, 45, 47, 48, 50]] = 4
 _DRUM_STEPS = 64  # 16th steps per bar kept (a 16/4 bar); later onsets share the last step
 _ZOBRIST = np.random.default_rng(20240601).integers(1, 1 << 40, size=6 * _DRUM_STEPS,
                                                      dtype=np.int64)
 
 
 @dataclass(frozen=True)
-class Settings:
+class OriginalityConfig:
     """How songs are turned into n-grams; an index answers only queries with equal settings."""
 
     seed_n: int = 6  # n-gram length of the inverted index; shorter shared runs are not reported
@@ -69,7 +59,7 @@ class Settings:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict) -> Settings:
+    def from_json(cls, data: dict) -> OriginalityConfig:
         data = dict(data)
         data["novelty_ns"] = tuple(data.get("novelty_ns", ()))
         known = set(cls.__dataclass_fields__)
@@ -79,7 +69,7 @@ class Settings:
                                "written by a newer tribute")
         return cls(**data)
 
-    def comparable(self, other: Settings) -> str | None:
+    def comparable(self, other: OriginalityConfig) -> str | None:
         """``None`` if songs tokenized with ``other`` can be queried here, else why not."""
         mine, theirs = self.to_json(), other.to_json()
         fields = ("version", "seed_n", "rhythm")
@@ -90,7 +80,7 @@ class Settings:
         return "; ".join(diff) or None
 
 
-DEFAULT_SETTINGS = Settings()
+DEFAULT_CONFIG = OriginalityConfig()
 
 
 @dataclass
@@ -106,50 +96,6 @@ class Stream:
     # pitches: the notes of a pitched stream (len(tokens) + 1), for showing a passage
 
 
-def bar_starts(score: Score) -> np.ndarray:
-    """Tick of every bar start from the time signatures (4/4 where none is given)."""
-    tpq = score.ticks_per_quarter
-    end = max(int(score.end()), 1)
-    signatures = score.time_signatures
-    if len(signatures) <= 1:  # the common case: one signature from the start (or none)
-        ts = signatures[0] if len(signatures) else None
-        if ts is None or (ts.time == 0 and ts.numerator > 0 and ts.denominator > 0):
-            num, den = (ts.numerator, ts.denominator) if ts is not None else (4, 4)
-            return np.arange(0, end + 1, max(1, round(tpq * 4 * num / den)), dtype=np.int64)
-    sigs = sorted({(int(ts.time), ts.numerator, ts.denominator) for ts in score.time_signatures
-                   if ts.numerator > 0 and ts.denominator > 0})
-    if not sigs or sigs[0][0] > 0:
-        sigs.insert(0, (0, 4, 4))
-    parts = []
-    for i, (start, num, den) in enumerate(sigs[:1000]):
-        stop = sigs[i + 1][0] if i + 1 < len(sigs) else end + 1
-        bar_ticks = max(1, round(tpq * 4 * num / den))
-        parts.append(np.arange(start, max(stop, start + 1), bar_ticks, dtype=np.int64))
-    return np.unique(np.concatenate(parts))
-
-
-def line_tokens(onsets: np.ndarray, pitches: np.ndarray, durations: np.ndarray,
-                rhythm: bool = True) -> np.ndarray:
-    """Tokens of a monophonic line: interval, paired (``rhythm``) with a duration-ratio class.
-
-    The duration of a note is its inter-onset interval (its own length for the last note); the
-    ratio of consecutive durations is rounded on a log2 scale, so the tokens survive tempo
-    changes and uniform time stretching as well as transposition.
-    """
-    steps = np.diff(pitches.astype(np.int64)).clip(-_MAX_INTERVAL, _MAX_INTERVAL) + _MAX_INTERVAL
-    if not rhythm or len(steps) == 0:
-        return steps
-    spans = np.append(np.diff(onsets), durations[-1:]).astype(np.float64).clip(1)
-    ratio = np.rint(np.log2(spans[1:] / spans[:-1])).astype(np.int64).clip(-3, 3) + 3
-    return steps * _RATIO_CLASSES + ratio
-
-
-def melody_tokens(score: Score, lead_track: int | None, rhythm: bool = True) -> np.ndarray:
-    """The melody as tokens (EVALUATION.md §1): what L(x), ν_n and diversity compare."""
-    onsets, pitches, durations = melody_notes(score, lead_track)
-    return line_tokens(onsets, pitches, durations, rhythm)
-
-
 class _Notes:
     """The notes of a batch of songs as flat arrays, one row per note (tick time per song)."""
 
@@ -159,7 +105,7 @@ class _Notes:
         bar_keys, self.bar_offset = [], np.zeros(len(songs) + 1, dtype=np.int64)
         self.tpq = np.array([s.score.ticks_per_quarter for s in songs], dtype=np.int64)
         for i, song in enumerate(songs):
-            starts = bar_starts(song.score)
+            starts = bar_start_ticks(song.score)
             bar_keys.append((i << _SONG_SHIFT) + starts.clip(0, _MAX_TICK))
             self.bar_offset[i + 1] = self.bar_offset[i] + len(starts)
             for j, track in enumerate(song.score.tracks):
@@ -253,17 +199,7 @@ def _lines(notes: _Notes, songs: Sequence[Song], rhythm: bool) -> dict[int, list
     top[1:] = (line[1:] != line[:-1]) | (time[1:] != time[:-1])
     line, time, pitch, duration = line[top], time[top], pitch[top], duration[top]
 
-    same = line[1:] == line[:-1]  # token j joins notes j and j+1 of one line
-    steps = np.diff(pitch)
-    np.clip(steps, -_MAX_INTERVAL, _MAX_INTERVAL, out=steps)
-    tokens = steps + _MAX_INTERVAL
-    if rhythm and len(line) > 1:
-        span = duration.copy()
-        span[:-1][same] = np.diff(time)[same]  # inter-onset interval, own length for the last
-        np.maximum(span, 1, out=span)
-        ratio = np.rint(np.log2(span[1:] / span[:-1])).astype(np.int64)
-        np.clip(ratio, -3, 3, out=ratio)
-        tokens = tokens * _RATIO_CLASSES + ratio + 3
+    tokens = line_tokens_flat(line, time, pitch, duration, rhythm)
     song_ids = np.asarray(line_song, dtype=np.int64)[line]
     bars = notes.bars(song_ids, time).astype(np.int32)
 
@@ -333,7 +269,7 @@ def _drums(notes: _Notes) -> dict[int, Stream]:
     bar = notes.bars(song, onset)
     bar_tick = notes.bar_ticks[bar + notes.bar_offset[song]]
     step = np.minimum((onset - bar_tick) * 4 // notes.tpq[song], _DRUM_STEPS - 1)
-    cell = _DRUM_CLASS[np.clip(notes.pitch[rows], 0, 127)] * _DRUM_STEPS + step
+    cell = DRUM_CLASS[np.clip(notes.pitch[rows], 0, 127)] * _DRUM_STEPS + step
     key = np.sort((((song << 31) + bar) << 9) + cell)  # song < 2**23 in one batch
     key = key[_group_starts(key)]  # (np.unique is 8× slower here: it hashes first)
     bar_key = key >> 9
@@ -351,7 +287,7 @@ def _drums(notes: _Notes) -> dict[int, Stream]:
     return out
 
 
-def batch_streams(songs: Sequence[Song], settings: Settings) -> list[list[Stream]]:
+def batch_streams(songs: Sequence[Song], settings: OriginalityConfig) -> list[list[Stream]]:
     """The streams of each song, in order: top lines (lead first if no lead track), chords,
     drums. One vectorized pass over all songs' notes: thousands of songs per second."""
     if not songs:
@@ -378,6 +314,6 @@ def batches(items: Iterable, size: int) -> Iterator[list]:
         yield batch
 
 
-def song_streams(song: Song, settings: Settings) -> list[Stream]:
+def song_streams(song: Song, settings: OriginalityConfig) -> list[Stream]:
     """All streams of one song (see :func:`batch_streams`)."""
     return batch_streams([song], settings)[0]

@@ -22,9 +22,9 @@ import numpy as np
 from tribute.music import Song, SongMeta, ngram_hashes
 from tribute.originality.features import (
     BATCH_SONGS,
-    DEFAULT_SETTINGS,
+    DEFAULT_CONFIG,
     STREAM_ROLES,
-    Settings,
+    OriginalityConfig,
     Stream,
     _group_starts,
     batch_streams,
@@ -56,7 +56,7 @@ class GramTable:
 
 @dataclass
 class OriginalityIndex:
-    settings: Settings
+    settings: OriginalityConfig
     songs: list[dict]  # id, title, family, split, corpus, key, tracks (names)
     tokens: np.ndarray
     bar_from: np.ndarray
@@ -76,7 +76,7 @@ class OriginalityIndex:
     # Construction
 
     @classmethod
-    def build(cls, songs: Iterable[Song], settings: Settings = DEFAULT_SETTINGS,
+    def build(cls, songs: Iterable[Song], settings: OriginalityConfig = DEFAULT_CONFIG,
               corpus: str = "") -> OriginalityIndex:
         """Index in-memory songs (not calibrated: see :func:`calibrate`)."""
         records, streams = [], []
@@ -86,7 +86,7 @@ class OriginalityIndex:
         return cls.from_streams(settings, records, streams)
 
     @classmethod
-    def from_streams(cls, settings: Settings, records: list[dict],
+    def from_streams(cls, settings: OriginalityConfig, records: list[dict],
                      streams: Sequence[Sequence[Stream]]) -> OriginalityIndex:
         flat = [(i, s) for i, song in enumerate(streams) for s in song]
         lengths = np.array([len(s.tokens) for _, s in flat], dtype=np.int64)

@@ -20,8 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from symusic import Score
 
-from tribute.music import ngram_hashes
-from tribute.originality.features import melody_tokens
+from tribute.music import melody_tokens, ngram_hashes
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Layout of ``<corpus>/originality/`` (standard formats, loaded with ``allow_pickle=False``)::
 
-    settings.json     Settings + format version + counts (written last: marks a complete index)
+    settings.json     OriginalityConfig, format version, counts (written last: marks it complete)
     songs.jsonl       one record per indexed song (id, title, family, split, content key, tracks)
     streams.npz       tokens, bar_from, bar_to, stream_start/song/track/role
     tables.npz        seed and novelty n-gram tables (derived; rebuilt if missing)
@@ -29,8 +29,8 @@ from tribute.music import Song
 from tribute.originality.calibration import CALIBRATION_VERSION, calibrate
 from tribute.originality.features import (
     BATCH_SONGS,
-    DEFAULT_SETTINGS,
-    Settings,
+    DEFAULT_CONFIG,
+    OriginalityConfig,
     batch_streams,
     batches,
 )
@@ -71,7 +71,7 @@ def save(index: OriginalityIndex, path: str | Path) -> Path:
     return path
 
 
-def load(path: str | Path, expect: Settings | None = None) -> OriginalityIndex:
+def load(path: str | Path, expect: OriginalityConfig | None = None) -> OriginalityIndex:
     """Read an index; with ``expect``, refuse one whose settings make queries not comparable."""
     path = Path(path)
     marker = path / "settings.json"
@@ -83,7 +83,7 @@ def load(path: str | Path, expect: Settings | None = None) -> OriginalityIndex:
         raise TributeError(f"{marker} is unreadable: {exc}") from exc
     if header.get("format") != FORMAT or header.get("version", 0) > FORMAT_VERSION:
         raise TributeError(f"{path} is not an originality index this tribute can read")
-    settings = Settings.from_json(header["settings"])
+    settings = OriginalityConfig.from_json(header["settings"])
     if expect is not None and (why := settings.comparable(expect)):
         raise TributeError(f"index {path} is not comparable with this query ({why}); "
                            "rebuild it with `tribute check --rebuild`")
@@ -108,7 +108,7 @@ def load(path: str | Path, expect: Settings | None = None) -> OriginalityIndex:
     return index
 
 
-def corpus_index(corpus: str | Path | Corpus, settings: Settings = DEFAULT_SETTINGS,
+def corpus_index(corpus: str | Path | Corpus, settings: OriginalityConfig = DEFAULT_CONFIG,
                  rebuild: bool = False, progress=None) -> OriginalityIndex:
     """The index of a corpus, brought up to date incrementally and saved beside it."""
     corpus = corpus if isinstance(corpus, Corpus) else Corpus.open(corpus)

@@ -26,8 +26,8 @@ from tribute.corpus.store import Corpus
 from tribute.errors import TributeError
 from tribute.model import build_model, preset
 from tribute.paths import atomic_write_text
-from tribute.tokens import TOKENIZER_DIR, MusicTokenizer, TokenizerSettings
-from tribute.train.data import DataSettings, load_split
+from tribute.tokens import TOKENIZER_DIR, MusicTokenizer, TokenizerConfig
+from tribute.train.data import DataConfig, load_split
 from tribute.train.finetune import FinetuneConfig, finetune
 from tribute.train.loop import RECORD_FILE, TrainConfig
 from tribute.train.nll import bits_per_note, paired_bootstrap
@@ -70,7 +70,7 @@ def ablate(
     if not artist.split(held_out_split):
         raise TributeError(f"artist corpus {artist.path} has no held-out songs")
     out.mkdir(parents=True, exist_ok=True)
-    data = DataSettings(augment_copies=config.augment_copies, seed=config.seed)
+    data = DataConfig(augment_copies=config.augment_copies, seed=config.seed)
     size = preset(config.preset)
     timings: dict[str, float] = {}
 
@@ -82,7 +82,7 @@ def ablate(
         PretrainConfig(
             preset=config.preset,
             data=data,
-            tokenizer=TokenizerSettings(vocab_size=config.vocab_size),
+            tokenizer=TokenizerConfig(vocab_size=config.vocab_size),
             train=default_train_config(
                 config.preset,
                 max_steps=config.pretrain_steps,
@@ -219,7 +219,7 @@ def _scratch_base(folder: Path, m0: Path, config: AblateConfig) -> Path:
 
 
 def _bits(
-    model_dir: Path, corpus: Corpus, split: str, data: DataSettings, seq_len: int, notes: list[int]
+    model_dir: Path, corpus: Corpus, split: str, data: DataConfig, seq_len: int, notes: list[int]
 ) -> np.ndarray:
     from tribute.modeldir import load_style_model
 

@@ -31,29 +31,16 @@ from symusic import Score
 
 from tribute.corpus.store import Corpus
 from tribute.errors import TributeError
-from tribute.music import role_from_program
+from tribute.music import ROLE_RANGES, role_from_program
 from tribute.paths import atomic_write_text, cache_dir
 from tribute.tokens import MusicTokenizer
 
-__all__ = ["DataSettings", "TokenData", "TokenMixture", "augment", "load_split"]
+__all__ = ["DataConfig", "TokenData", "TokenMixture", "augment", "load_split"]
 
 IGNORE_INDEX = -100  # label of positions that carry no loss (padding, prompt)
 
-# Playable MIDI pitch range per band role (low, high); a transposition may not push a track
-# beyond it (or beyond its own range if the original already exceeds it).
-ROLE_RANGES: dict[str, tuple[int, int]] = {
-    "bass": (28, 67),  # E1 .. G4: 4-string bass up to the 20th fret
-    "guitar": (40, 88),  # E2 .. E6
-    "keys": (21, 108),  # A0 .. C8
-    "strings": (28, 103),  # double bass E1 .. violin G7
-    "brass": (34, 96),  # winds and brass, tuba .. piccolo trumpet
-    "lead": (36, 96),  # voices and synth leads
-    "other": (21, 108),
-}
-
-
 @dataclass(frozen=True)
-class DataSettings:
+class DataConfig:
     augment_copies: int = 3  # augmented variants per training song, besides the original
     max_transpose: int = 5  # semitones each way
     tempo_jitter: float = 0.05  # tempo scaled by 1 ± this
@@ -65,7 +52,7 @@ class DataSettings:
         return asdict(self)
 
 
-def augment(score: Score, rng: np.random.Generator, settings: DataSettings) -> Score:
+def augment(score: Score, rng: np.random.Generator, settings: DataConfig) -> Score:
     """A transposed, tempo- and velocity-jittered copy of ``score`` (drums never transposed)."""
     out = score.copy()
     low, high = -settings.max_transpose, settings.max_transpose
@@ -174,7 +161,7 @@ class TokenMixture:
 # Building the cache
 
 
-def load_split(corpus: Corpus, tokenizer: MusicTokenizer, split: str, settings: DataSettings,
+def load_split(corpus: Corpus, tokenizer: MusicTokenizer, split: str, settings: DataConfig,
                tokenizer_dir: Path, *, augmented: bool | None = None) -> TokenData | None:
     """Tokenize (or load from cache) one corpus split; None if the split has no usable songs.
 
@@ -211,7 +198,7 @@ _WORKER: dict = {}
 def _init_worker(tokenizer_dir: str, settings: dict) -> None:
     _WORKER["tokenizer"] = MusicTokenizer.load(tokenizer_dir)
     _WORKER["bars"] = _WORKER["tokenizer"].bar_start_table()
-    _WORKER["settings"] = DataSettings(**settings)
+    _WORKER["settings"] = DataConfig(**settings)
 
 
 def _encode_job(job: tuple[str, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -230,7 +217,7 @@ def _encode_job(job: tuple[str, int, int, int]) -> tuple[np.ndarray, np.ndarray]
 
 
 def _encode_all(jobs: list, tokenizer: MusicTokenizer, tokenizer_dir: Path,
-                settings: DataSettings) -> list[tuple[np.ndarray, np.ndarray]]:
+                settings: DataConfig) -> list[tuple[np.ndarray, np.ndarray]]:
     workers = settings.workers or os.cpu_count() or 1
     init_args = (str(tokenizer_dir), settings.to_json())
     if workers <= 1 or len(jobs) < 64:  # a pool's start-up (~3 s) outweighs small jobs

@@ -29,7 +29,7 @@ from tribute.errors import TributeError
 from tribute.model import grow_vocab, load_model
 from tribute.paths import atomic_write_text
 from tribute.tokens import TOKENIZER_DIR, MusicTokenizer, style_name
-from tribute.train.data import DataSettings, TokenData, TokenMixture, load_split
+from tribute.train.data import DataConfig, TokenData, TokenMixture, load_split
 from tribute.train.loop import RECORD_FILE, TrainConfig, TrainResult, train
 
 __all__ = ["DEFAULT_METHOD", "FinetuneConfig", "finetune"]
@@ -57,7 +57,7 @@ class FinetuneConfig:
     probe_songs: int = 4  # per side (train / held-out), each epoch; 0: no probe
     probe_prompt_bars: int = 2
     probe_tokens: int = 160  # continuation length of the probe
-    data: DataSettings = field(default_factory=DataSettings)
+    data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(
         default_factory=lambda: TrainConfig(learning_rate=2e-4, warmup_steps=20)
     )

@@ -28,8 +28,8 @@ from tribute.corpus.store import Corpus
 from tribute.errors import TributeError
 from tribute.model import build_model, preset
 from tribute.paths import atomic_write_text
-from tribute.tokens import TOKENIZER_DIR, MusicTokenizer, TokenizerSettings
-from tribute.train.data import DataSettings, load_split
+from tribute.tokens import TOKENIZER_DIR, MusicTokenizer, TokenizerConfig
+from tribute.train.data import DataConfig, load_split
 from tribute.train.loop import RECORD_FILE, TRAIN_CONFIG_FILE, TrainConfig, TrainResult, train
 from tribute.train.sample import sample_song
 
@@ -44,8 +44,8 @@ _OURS = {CONFIG_FILE, TRAIN_CONFIG_FILE, RECORD_FILE, "checkpoints", TOKENIZER_D
 @dataclass(frozen=True)
 class PretrainConfig:
     preset: str = "small"
-    tokenizer: TokenizerSettings = field(default_factory=TokenizerSettings)
-    data: DataSettings = field(default_factory=DataSettings)
+    tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
+    data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     sample_tokens: int = 256  # length of the smoke-check sample
 

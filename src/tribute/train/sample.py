@@ -1,6 +1,6 @@
 """A plain sampler for smoke checks: prompt → sampled ids → a decodable Score.
 
-Composition (KV-cached, controlled sampling, song form) is ``tribute.compose``'s job; this is
+Composition (KV-cached, controlled sampling, song form) is ``tribute.composition``'s job; this is
 the minimum a training run needs to prove its model writes music: HF ``generate`` with
 temperature and top-k, never emitting PAD, BOS or style tokens, decoded by the tokenizer's
 never-failing ``decode``.

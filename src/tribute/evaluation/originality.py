@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tribute.music import Song, melody_notes
+from tribute.music import Song, first_bar_ticks, melody_notes
 from tribute.originality import (
+    OriginalityConfig,
     SequenceSet,
-    Settings,
     longest_common_run,
     melody_tokens,
     ngram_novelty,
@@ -52,16 +52,9 @@ class Reference:
                 times, _, _ = melody_notes(song.score, song.meta.lead_track)
                 songs.append((song.meta.id, song.meta.title, corpus))
                 onsets.append(times)
-                bars.append(_bar_ticks(song))
+                bars.append(first_bar_ticks(song.score))
                 seqs.append(melody_tokens(song.score, song.meta.lead_track, rhythm))
         return cls(songs, onsets, bars, SequenceSet(seqs))
-
-
-def _bar_ticks(song: Song) -> int:
-    score = song.score
-    sig = score.time_signatures[0] if len(score.time_signatures) else None
-    num, den = (sig.numerator, sig.denominator) if sig is not None else (4, 4)
-    return max(1, round(score.ticks_per_quarter * 4 * num / max(den, 1)))
 
 
 def _bars(onsets: np.ndarray, start: int, length: int, bar_ticks: int) -> list[int]:
@@ -90,7 +83,7 @@ def piece_originality(songs: Sequence[Song], ref: Reference, rhythm: bool = True
                 "id": src_id, "title": title, "corpus": corpus,
                 "bars": _bars(ref.onsets[run.ref], run.ref_start, run.length,
                               ref.bar_ticks[run.ref]),
-                "piece_bars": _bars(onsets, run.query_start, run.length, _bar_ticks(song))}
+                "piece_bars": _bars(onsets, run.query_start, run.length, first_bar_ticks(song.score))}
         out.append(record)
     return out
 
@@ -120,10 +113,10 @@ def summary(records: Sequence[dict]) -> dict:
 
 
 def role_runs(groups: Sequence[tuple[str, Sequence[Song]]], ref_songs: Sequence[Song],
-              settings: Settings | None = None) -> dict[str, dict[str, dict]]:
+              settings: OriginalityConfig | None = None) -> dict[str, dict[str, dict]]:
     """Per set and role (bass, chords, drums): the distribution of each piece's longest run
     shared with any song of ``ref_songs`` in that role's stream."""
-    settings = settings or Settings()
+    settings = settings or OriginalityConfig()
     refs: dict[str, list[np.ndarray]] = {role: [] for role in OTHER_ROLES}
     for batch in batches(ref_songs, 256):
         for streams in batch_streams(batch, settings):

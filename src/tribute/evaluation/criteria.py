@@ -17,11 +17,11 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from tribute.evaluate import c2st as c2st_mod
-from tribute.evaluate.baselines import interval_shuffled, markov2_samples
-from tribute.evaluate.features import feature_matrix
-from tribute.evaluate.metrics import OVERLAP_FEATURES, distance_overlap, set_metrics
-from tribute.evaluate.originality import (
+from tribute.evaluation import c2st as c2st_mod
+from tribute.evaluation.baselines import interval_shuffled, markov2_samples
+from tribute.evaluation.features import feature_matrix
+from tribute.evaluation.metrics import OVERLAP_FEATURES, distance_overlap, set_metrics
+from tribute.evaluation.originality import (
     HARD_RUN,
     REL_FLOOR,
     Reference,

@@ -17,14 +17,13 @@ import numpy as np
 from symusic import Score
 
 from tribute.errors import TributeError
-from tribute.render.timeline import bar_starts, end_tick
+from tribute.music import bar_starts, end_tick, pitch_name
 
 DPI = 100
 BARS_PER_ROW = 32  # 32 bars of 4/4 ≈ 1 min at 120 qpm per row
 WIDTH_PER_BAR_IN = 0.45  # a 32-bar row is 14.4 in wide (1,440 px); never narrower than 10 in
 PITCHED_HEIGHT_IN = 3.2
 MAX_ROWS = 40  # 1,280 bars; beyond, rows hold more bars so that the PNG stays under ~150 in
-PITCH_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 DRUM_NAMES = {
     **dict.fromkeys((35, 36), "Kick"),
     **dict.fromkeys((38, 40), "Snare"),
@@ -151,7 +150,7 @@ def draw_pianoroll(score: Score, path: Path, title: str = "") -> Path:
                 ax.set_ylim(low, high)
                 octaves = [p for p in range(low, high + 1) if p % 12 == 0]  # every C
                 ticks = octaves if len(octaves) >= 2 else list(range(low, high + 1, 4))
-                ax.set_yticks(ticks, [f"{PITCH_NAMES[p % 12]}{p // 12 - 1}" for p in ticks])
+                ax.set_yticks(ticks, [pitch_name(p) for p in ticks])
                 ax.set_ylabel("pitch")
                 for c in octaves:
                     ax.axhline(c, color="0.88", linewidth=0.5, zorder=0)

@@ -24,9 +24,17 @@ import numpy as np
 from symusic import Note, Score, Track
 
 from tribute.errors import TributeError
-from tribute.music import band_role, melody_notes, pick_lead_track
-from tribute.render.chords import PITCH_NAMES, detect_chords, estimate_key, key_sharps
-from tribute.render.timeline import bar_starts, end_tick
+from tribute.music import (
+    PITCH_NAMES,
+    band_role,
+    bar_starts,
+    end_tick,
+    key_sharps,
+    melody_notes,
+    pick_lead_track,
+)
+from tribute.music.pitch import FLAT_SPELLING, SHARP_SPELLING
+from tribute.rendering.chords import detect_chords, song_key
 
 MAX_SCORE_BARS = 600  # ~20 min of 4/4 at 120 qpm; a longer score is a broken file, not a song
 SHORTEST_REST_QUARTERS = Fraction(1, 4)  # a shorter gap before the next onset is articulation
@@ -127,15 +135,11 @@ def _instrument(track):
     return inst
 
 
-_SHARP_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
-_FLAT_NAMES = ("C", "D-", "D", "E-", "E", "F", "G-", "G", "A-", "A", "B-", "B")
-
-
 def _pitch(midi: int, flats: bool):
     """A music21 Pitch spelled for the key: flats in flat keys, sharps otherwise, no ♮ marks."""
     from music21 import pitch
 
-    name = (_FLAT_NAMES if flats else _SHARP_NAMES)[midi % 12]
+    name = (FLAT_SPELLING if flats else SHARP_SPELLING)[midi % 12].replace("b", "-")
     spelled = pitch.Pitch(name)
     spelled.octave = midi // 12 - 1  # set apart: "C#-1" would read as a "#-" accidental
     return spelled
@@ -169,11 +173,10 @@ def _key(score: Score):
         sharps, minor = int(first.key), int(first.tonality) == 1
         if -7 <= sharps <= 7:
             return key.KeySignature(sharps).asKey("minor" if minor else "major")
-    found = estimate_key(score)
+    found = song_key(score)
     if found is None:
         return None
-    tonic, mode = found
-    return key.KeySignature(key_sharps(tonic, mode)).asKey(mode)
+    return key.KeySignature(key_sharps(found)).asKey(found.mode)
 
 
 def _check_size(score: Score) -> int:

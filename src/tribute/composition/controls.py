@@ -1,6 +1,6 @@
 """Musical controls of ``tribute compose``: parsing, validation, and what they allow.
 
-Each control becomes a rule over token ids (see :mod:`tribute.compose.vocab`): a time signature
+Each control becomes a rule over token ids (see :mod:`tribute.composition.vocab`): a time signature
 or tempo allows only its own ``TimeSig_``/``Tempo_`` events, an instrument set only the
 ``Program_`` events of those instruments, a key only pitches of its scale on pitched tracks.
 """
@@ -11,35 +11,9 @@ import re
 from dataclasses import asdict, dataclass
 
 from tribute.errors import TributeError
+from tribute.music import INSTRUMENT_PROGRAMS, scale_pitch_classes
 
 MAX_BARS = 512
-
-# Instrument names → General MIDI programs (-1: drums, MidiTok's drum "program").
-INSTRUMENTS: dict[str, frozenset[int]] = {
-    "drums": frozenset({-1}),
-    "bass": frozenset(range(32, 40)),
-    "guitar": frozenset(range(24, 32)),
-    "keys": frozenset([*range(0, 24), *range(88, 96)]),
-    "piano": frozenset(range(0, 8)),
-    "organ": frozenset(range(16, 24)),
-    "strings": frozenset(range(40, 52)),
-    "brass": frozenset(range(56, 64)),
-    "winds": frozenset(range(64, 80)),
-    # A lead line: synth leads, flute/recorder/whistle, and sung parts (choir, voice).
-    "lead": frozenset([*range(80, 88), 52, 53, 54, 73, 74, 78]),
-    "voices": frozenset({52, 53, 54, 85, 91}),
-}
-INSTRUMENTS["vocals"] = INSTRUMENTS["lead"]
-INSTRUMENTS["choir"] = INSTRUMENTS["voices"]
-
-_PITCH_CLASSES = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
-_MODES = {
-    "major": (0, 2, 4, 5, 7, 9, 11),
-    "minor": (0, 2, 3, 5, 7, 8, 10),  # natural minor, plus the leading tone below
-    "dorian": (0, 2, 3, 5, 7, 9, 10),
-    "mixolydian": (0, 2, 4, 5, 7, 9, 10),
-}
-
 
 @dataclass(frozen=True)
 class Section:
@@ -134,38 +108,16 @@ def parse_tempo(value: float | None) -> float | None:
     return float(value)
 
 
-def scale_pitch_classes(key: str) -> frozenset[int]:
-    """``"E minor"``, ``"Em"``, ``"Bb major"``, ``"F# dorian"`` → pitch classes of the scale."""
-    match = re.fullmatch(
-        r"\s*([A-Ga-g])([#b♯♭]?)\s*(m|min|minor|maj|major|dorian|mixolydian)?"
-        r"\s*",
-        key,
-    )
-    if not match:
-        raise TributeError(f'--key looks like "E minor" or "Bb major", got {key!r}')
-    tonic = _PITCH_CLASSES[match.group(1).upper()] + {"#": 1, "♯": 1, "b": -1, "♭": -1}.get(
-        match.group(2), 0
-    )
-    mode = {"m": "minor", "min": "minor", "maj": "major", None: "major"}.get(
-        match.group(3), match.group(3)
-    )
-    steps = _MODES[mode]
-    classes = {(tonic + s) % 12 for s in steps}
-    if mode == "minor":
-        classes.add((tonic + 11) % 12)  # harmonic minor's leading tone (V chords, cadences)
-    return frozenset(classes)
-
-
 def instrument_programs(name: str) -> frozenset[int]:
     """An instrument name, ``program:N`` or a GM number (0-127) → the programs it allows."""
     lowered = name.strip().lower()
-    if lowered in INSTRUMENTS:
-        return INSTRUMENTS[lowered]
+    if lowered in INSTRUMENT_PROGRAMS:
+        return INSTRUMENT_PROGRAMS[lowered]
     number = lowered.removeprefix("program:")
     if number.lstrip("-").isdigit() and -1 <= int(number) <= 127:
         return frozenset({int(number)})
     raise TributeError(
-        f"unknown instrument {name!r}; use {', '.join(sorted(INSTRUMENTS))}, "
+        f"unknown instrument {name!r}; use {', '.join(sorted(INSTRUMENT_PROGRAMS))}, "
         "program:N or a General MIDI number 0-127"
     )
 

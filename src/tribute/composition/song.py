@@ -19,18 +19,19 @@ import numpy as np
 import torch
 from symusic import Score, Tempo, TextMeta, TimeSignature
 
-from tribute.compose.controls import Controls
-from tribute.compose.sampler import BarSampler, SamplerSettings
-from tribute.compose.vocab import TokenTable
+from tribute.composition.controls import Controls
+from tribute.composition.sampler import BarSampler, SamplerConfig
+from tribute.composition.vocab import TokenTable
 from tribute.errors import TributeError
 from tribute.modeldir import StyleModel, load_style_model, resolve_style
+from tribute.music import first_meter
 from tribute.paths import atomic_write_text
 
 RETRY_SEED_STEP = 1_000_003  # retry k of song seed s uses s + k · this
 
 
 @dataclass(frozen=True)
-class ComposeOptions:
+class ComposeConfig:
     n: int = 1
     style: str | None = None
     seed: int = 0
@@ -60,7 +61,7 @@ class Composer:
 
     style_model: StyleModel
     controls: Controls
-    options: ComposeOptions
+    options: ComposeConfig
     styles: list[str] = field(default_factory=list)
     primer_tokens: list[int] = field(default_factory=list)
     primer_bars: int = 0
@@ -68,7 +69,7 @@ class Composer:
 
     @classmethod
     def open(
-        cls, model_path: str | Path, controls: Controls, options: ComposeOptions, log=print
+        cls, model_path: str | Path, controls: Controls, options: ComposeConfig, log=print
     ) -> Composer:
         style_model = load_style_model(model_path, options.device)
         tokenizer = style_model.tokenizer
@@ -103,7 +104,7 @@ class Composer:
             indices = list(range(first, min(self.options.n, first + self.options.batch_size)))
             records += self._batch(indices, out, log)
         if self.options.render:
-            from tribute.render import band_outputs, render
+            from tribute.rendering import band_outputs, render
 
             midis = [out / r["midi"] for r in records if r.get("midi")]
             for result in render(midis, out, band_outputs()) if midis else []:
@@ -165,7 +166,7 @@ class Composer:
             tokenizer.pad_id,
             tokenizer.bos_id,
             self.style_model.context_tokens,
-            SamplerSettings(self.controls.temperature, self.controls.top_p),
+            SamplerConfig(self.controls.temperature, self.controls.top_p),
         )
         generators = [torch.Generator().manual_seed(s) for s in seeds]
         style_ids = [tokenizer.style_id(*s.split("=", 1)) for s in self.styles]
@@ -241,14 +242,10 @@ class Composer:
             score.time_signatures = [TimeSignature(0, *self.controls.time_signature)]
         if self.controls.tempo_qpm is not None:
             score.tempos = [Tempo(0, self.controls.tempo_qpm)]
-        numerator, denominator = (
-            (score.time_signatures[0].numerator, score.time_signatures[0].denominator)
-            if len(score.time_signatures)
-            else (4, 4)
-        )
+        meter = first_meter(score)
         if not len(score.time_signatures):
-            score.time_signatures = [TimeSignature(0, numerator, denominator)]
-        bar_ticks = score.tpq * 4 * numerator // denominator
+            score.time_signatures = [TimeSignature(0, meter.numerator, meter.denominator)]
+        bar_ticks = meter.bar_ticks(score.tpq)
         total_bars = self.primer_bars + self.controls.bars
         end = total_bars * bar_ticks
         for track in score.tracks:
@@ -357,12 +354,12 @@ def compose(
     model_path: str | Path,
     out: str | Path,
     controls: Controls | None = None,
-    options: ComposeOptions | None = None,
+    options: ComposeConfig | None = None,
     log=print,
 ) -> list[dict]:
     """Compose ``options.n`` songs with ``controls`` into folder ``out``; returns their records."""
     controls = controls or Controls()
-    options = options or ComposeOptions()
+    options = options or ComposeConfig()
     if options.n < 1:
         raise TributeError("-n must be at least 1")
     return Composer.open(model_path, controls, options, log).compose(out, log)

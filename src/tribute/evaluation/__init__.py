@@ -13,9 +13,9 @@ diversity against the held-out human baseline), :mod:`.metrics` (diagnostics), :
 need torch, and only when a model is loaded.
 """
 
-from tribute.evaluate.criteria import Criterion, Sets, Thresholds, assess
-from tribute.evaluate.features import feature_matrix, piece_features
-from tribute.evaluate.run import evaluate
+from tribute.evaluation.criteria import Criterion, Sets, Thresholds, assess
+from tribute.evaluation.features import feature_matrix, piece_features
+from tribute.evaluation.run import evaluate
 
 __all__ = [
     "Criterion",

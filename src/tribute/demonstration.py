@@ -23,7 +23,7 @@ STATE_FILE = "demo.json"
 
 
 @dataclass(frozen=True)
-class DemoPlan:
+class DemoConfig:
     """Sizes of the demo; ``quick`` keeps it within ~2 minutes on 2 cores."""
 
     quick: bool = False
@@ -41,7 +41,7 @@ class DemoPlan:
     seed: int = 0
 
     @classmethod
-    def for_run(cls, quick: bool) -> DemoPlan:
+    def for_run(cls, quick: bool) -> DemoConfig:
         if not quick:
             return cls()
         return cls(
@@ -63,7 +63,7 @@ class DemoPlan:
 def demo(out: str | Path = "runs/demo", quick: bool = False, log=print) -> dict:
     """Run (or resume) the demo in ``out``; returns the summary it prints."""
     out = Path(out)
-    plan = DemoPlan.for_run(quick)
+    plan = DemoConfig.for_run(quick)
     state = _load_state(out, plan)
     started = time.perf_counter()
 
@@ -106,7 +106,7 @@ def demo(out: str | Path = "runs/demo", quick: bool = False, log=print) -> dict:
 # Stages
 
 
-def _corpora(out: Path, plan: DemoPlan) -> dict:
+def _corpora(out: Path, plan: DemoConfig) -> dict:
     from tribute.corpus import BuildConfig, build
 
     corpora = out / "corpora"
@@ -151,9 +151,9 @@ def _corpora(out: Path, plan: DemoPlan) -> dict:
     }
 
 
-def _pretrain(out: Path, plan: DemoPlan) -> dict:
-    from tribute.tokens import TokenizerSettings
-    from tribute.train.data import DataSettings
+def _pretrain(out: Path, plan: DemoConfig) -> dict:
+    from tribute.tokens import TokenizerConfig
+    from tribute.train.data import DataConfig
     from tribute.train.pretrain import PretrainConfig, default_train_config, pretrain
 
     target = out / "models" / "genre"
@@ -164,8 +164,8 @@ def _pretrain(out: Path, plan: DemoPlan) -> dict:
         target,
         PretrainConfig(
             preset=plan.preset,
-            tokenizer=TokenizerSettings(vocab_size=1_000 if plan.quick else 2_000),
-            data=DataSettings(augment_copies=1 if plan.quick else 3, seed=plan.seed),
+            tokenizer=TokenizerConfig(vocab_size=1_000 if plan.quick else 2_000),
+            data=DataConfig(augment_copies=1 if plan.quick else 3, seed=plan.seed),
             train=default_train_config(
                 plan.preset,
                 max_steps=steps,
@@ -185,8 +185,8 @@ def _pretrain(out: Path, plan: DemoPlan) -> dict:
     return {"model": str(target), "steps": result.steps, "val_loss": result.best_val_loss}
 
 
-def _finetune(out: Path, plan: DemoPlan) -> dict:
-    from tribute.train.data import DataSettings
+def _finetune(out: Path, plan: DemoConfig) -> dict:
+    from tribute.train.data import DataConfig
     from tribute.train.finetune import FinetuneConfig, finetune
     from tribute.train.loop import TrainConfig
 
@@ -204,7 +204,7 @@ def _finetune(out: Path, plan: DemoPlan) -> dict:
             patience=2,
             probe_songs=2 if plan.quick else 4,
             probe_tokens=64 if plan.quick else 128,
-            data=DataSettings(augment_copies=1 if plan.quick else 3, seed=plan.seed),
+            data=DataConfig(augment_copies=1 if plan.quick else 3, seed=plan.seed),
             train=TrainConfig(
                 learning_rate=2e-3 if plan.quick else 1e-3,
                 seq_len=plan.seq_len,
@@ -229,8 +229,8 @@ def _finetune(out: Path, plan: DemoPlan) -> dict:
     }
 
 
-def _compose(out: Path, plan: DemoPlan) -> dict:
-    from tribute.compose import ComposeOptions, Controls, compose, parse_form
+def _compose(out: Path, plan: DemoConfig) -> dict:
+    from tribute.composition import ComposeConfig, Controls, compose, parse_form
 
     form = (
         parse_form(None, plan.bars) if plan.quick else parse_form("a:4 b:4 a:4 c:4", None)
@@ -240,7 +240,7 @@ def _compose(out: Path, plan: DemoPlan) -> dict:
         out / "songs",
         # The chorales' four voices (and their doublings): a choir can sing it.
         Controls(form=form, time_signature=(4, 4), instruments=("voices",)),
-        ComposeOptions(
+        ComposeConfig(
             n=plan.songs,
             seed=plan.seed,
             batch_size=plan.songs,
@@ -266,7 +266,7 @@ def _compose(out: Path, plan: DemoPlan) -> dict:
 
 
 def _render(out: Path, composed: dict) -> dict:
-    from tribute.render import band_outputs, render
+    from tribute.rendering import band_outputs, render
 
     midis = [s["midi"] for s in composed.get("songs", []) if s.get("midi")]
     if not midis:
@@ -279,8 +279,8 @@ def _render(out: Path, composed: dict) -> dict:
     }
 
 
-def _evaluate(out: Path, plan: DemoPlan) -> dict:
-    from tribute.evaluate import evaluate
+def _evaluate(out: Path, plan: DemoConfig) -> dict:
+    from tribute.evaluation import evaluate
 
     report = evaluate(
         out / "models" / "bach" / "merged",
@@ -313,7 +313,7 @@ def _indent(*args, **kwargs) -> None:
     )
 
 
-def _load_state(out: Path, plan: DemoPlan) -> dict:
+def _load_state(out: Path, plan: DemoConfig) -> dict:
     path = out / STATE_FILE
     if path.is_file():
         state = json.loads(path.read_text(encoding="utf-8"))

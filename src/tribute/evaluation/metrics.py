@@ -18,19 +18,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from tribute.evaluate.features import (
-    MAJOR_SCALE,
-    MINOR_SCALE,
+from tribute.evaluation.features import (
     Piece,
     groove_consistency,
     onset_grid,
     pitch_class_weights,
 )
-from tribute.music import ROLES, Song
+from tribute.music import ROLE_RANGES, ROLES, Song
+from tribute.music.pitch import MAJOR_SCALE, MINOR_SCALE
 
-# Playable ranges (MIDI pitch) per band role; "lead" covers voice and lead instruments.
-ROLE_RANGE = {"bass": (23, 67), "guitar": (40, 88), "keys": (21, 108), "strings": (28, 103),
-              "brass": (34, 96), "lead": (36, 96), "other": (21, 108)}
 OVERLAP_FEATURES = (
     "mel.range_octaves", "mel.step_rate", "mel.leap_rate", "mel.repeat_4gram", "mel.repeat_8gram",
     "mel.notes_per_bar", "mel.contour_changes", "band.polyphony", "band.groove_consistency",
@@ -59,7 +55,7 @@ def piece_metrics(song: Song) -> dict[str, float]:
                                        (MAJOR_SCALE, MINOR_SCALE) for t in range(12)))
     everything = [n for _, n in p.tracks]
     if everything:
-        from tribute.evaluate.features import concat_notes
+        from tribute.evaluation.features import concat_notes
 
         joined = concat_notes(p.tracks)
         m["groove_consistency"] = groove_consistency(onset_grid(p, joined))
@@ -77,7 +73,7 @@ def piece_metrics(song: Song) -> dict[str, float]:
         end = start + notes["duration"][order]
         same = pitch[1:] == pitch[:-1]
         overlaps += int((same & (start[1:] < end[:-1])).sum())
-        low, high = ROLE_RANGE.get(role, (0, 127))
+        low, high = ROLE_RANGES.get(role, (0, 127))
         out_of_range += int(((notes["pitch"] < low) | (notes["pitch"] > high)).sum())
     pitched_total = max(1, sum(len(n["time"]) for _, n in p.pitched()))
     m["overlapping_notes_share"] = overlaps / pitched_total

@@ -5,7 +5,7 @@ is compared by cosine similarity with binary chord templates (Fujishima 1999, "R
 recognition of musical sound"); the lowest sounding pitch class adds weight to the root it
 names, because in a band the bass plays the root most of the time. Key: the Krumhansl–Kessler
 major/minor profiles correlated with the whole song's profile (Krumhansl 1990, "Cognitive
-Foundations of Musical Pitch").
+Foundations of Musical Pitch"), in :mod:`tribute.music.pitch`.
 """
 
 from __future__ import annotations
@@ -16,9 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from symusic import Score
 
-from tribute.render.timeline import bar_starts
-
-PITCH_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")  # pop spelling
+from tribute.music import PITCH_NAMES, Key, bar_starts, estimate_key
 
 # Chord qualities: the suffix a lead sheet writes, the MusicXML <kind>, the intervals above the
 # root. Order matters on ties: simpler chords first.
@@ -41,12 +39,6 @@ BASS_WEIGHT = 0.5  # share of the window's weight added to the lowest pitch clas
 HALF_BAR_MARGIN = 0.05  # halves must fit this much better than the whole bar to split it
 MIN_FIT = 0.55  # below this cosine similarity the window is "no chord"
 MIN_SHARE = 0.1  # a pitch class counts toward "is this a chord" from 10% of the window's weight
-
-_MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
-_MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
-# Sharps (+) or flats (-) of the major key on each tonic pitch class (F# rather than Gb).
-_MAJOR_SHARPS = (0, -5, 2, -3, 4, -1, 6, 1, -4, 3, -2, 5)
-
 
 def _templates() -> tuple[np.ndarray, list[tuple[int, str, int]]]:
     rows, labels = [], []
@@ -165,21 +157,10 @@ def detect_chords(
     return labels
 
 
-def estimate_key(score: Score) -> tuple[int, str] | None:
-    """(tonic pitch class, "major"/"minor") of the whole song, or None without pitched notes."""
+def song_key(score: Score) -> Key | None:
+    """The key of the whole song from its duration-weighted pitch classes (None without notes)."""
     table = _note_table(score, range(len(score.tracks)))
     if not len(table):
         return None
     profile, _ = _profile(table, int(table[:, 0].min()), int(table[:, 1].max()))
-    best, best_r = None, -2.0
-    for mode, reference in (("major", _MAJOR_PROFILE), ("minor", _MINOR_PROFILE)):
-        for tonic in range(12):
-            r = float(np.corrcoef(profile, np.roll(reference, tonic))[0, 1])
-            if r > best_r:
-                best, best_r = (tonic, mode), r
-    return best
-
-
-def key_sharps(tonic: int, mode: str) -> int:
-    """Key-signature sharps (+) or flats (-) of a key; a minor key shares its relative major's."""
-    return _MAJOR_SHARPS[(tonic + 3) % 12 if mode == "minor" else tonic]
+    return estimate_key(profile)

@@ -86,7 +86,7 @@ class SongResult:
 def band_outputs() -> RenderConfig:
     """What a band needs of a new song: a WAV mix, a piano roll and the score — a PDF where
     MuseScore is installed, else MusicXML and an SVG."""
-    from tribute.render.score import find_mscore
+    from tribute.rendering.score import find_mscore
 
     formats = ("pdf",) if find_mscore() else ("musicxml", "svg")
     return RenderConfig(wav=True, pianoroll=True, score_formats=formats)
@@ -143,11 +143,11 @@ def render(
     out.mkdir(parents=True, exist_ok=True)
     synth = None
     if config.audio:
-        from tribute.render.audio import Synth
+        from tribute.rendering.audio import Synth
 
         synth = Synth(config.soundfont, config.sample_rate_hz)  # fails fast with the hint
     if "pdf" in config.engraved:
-        from tribute.render.score import MSCORE_HINT, find_mscore
+        from tribute.rendering.score import MSCORE_HINT, find_mscore
 
         if find_mscore() is None:
             raise TributeError(
@@ -196,7 +196,7 @@ def _attempt(result: SongResult, kind: str, work) -> None:
 def _render_one(
     score: Score, out: Path, stem: str, config: RenderConfig, synth, result: SongResult
 ) -> None:
-    from tribute.render.audio import song_seconds
+    from tribute.rendering.audio import song_seconds
 
     result.duration_s = round(song_seconds(score), 3)
     if synth is not None:
@@ -210,7 +210,7 @@ def _render_one(
             result, "lead sheet", lambda: _score(score, out, stem, result.title, config, lead=True)
         )
     if config.pianoroll:
-        from tribute.render.pianoroll import draw_pianoroll
+        from tribute.rendering.pianoroll import draw_pianoroll
 
         _attempt(
             result,
@@ -220,7 +220,7 @@ def _render_one(
 
 
 def _audio(score: Score, out: Path, stem: str, config: RenderConfig, synth) -> list[Path]:
-    from tribute.render.audio import loudness_gain, write_audio
+    from tribute.rendering.audio import loudness_gain, write_audio
 
     seconds = score.to("second")
     instruments = [i for i, t in enumerate(seconds.tracks) if t.note_num() > 0]
@@ -248,7 +248,7 @@ def _score(
 ) -> list[Path]:
     from music21.exceptions21 import Music21Exception
 
-    from tribute.render import score as notation
+    from tribute.rendering import score as notation
 
     name = f"{stem}.lead" if lead else stem
     title = f"{title} (lead sheet)" if lead else title

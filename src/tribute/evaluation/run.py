@@ -4,7 +4,7 @@ One run: open and compare the two corpora, generate ``n`` pieces with the model 
 originality is measured here) to the median length of the held-out songs, sample its base
 model M0 for the same number of pieces, score held-out likelihood (P1), prompt with 2-bar
 prefixes of training and held-out songs (P6), then judge everything in
-:func:`tribute.evaluate.criteria.assess` and write ``report.md``, ``report.html`` and
+:func:`tribute.evaluation.criteria.assess` and write ``report.md``, ``report.html`` and
 ``report.json`` into ``out``.
 """
 
@@ -20,10 +20,10 @@ import numpy as np
 
 from tribute.corpus.store import Corpus
 from tribute.errors import TributeError
-from tribute.evaluate.criteria import Sets, Thresholds, assess
-from tribute.evaluate.nll import find_ablation
-from tribute.evaluate.originality import HARD_RUN, REL_FLOOR
-from tribute.music import Song
+from tribute.evaluation.criteria import Sets, Thresholds, assess
+from tribute.evaluation.nll import find_ablation
+from tribute.evaluation.originality import HARD_RUN, REL_FLOOR
+from tribute.music import Meter, Song
 
 QUICK_PIECES = 32
 QUICK_MAX_BARS = 8  # quick runs generate short pieces
@@ -93,20 +93,19 @@ def genre_style(model: Path, genre: Corpus) -> str | None:
 def median_bars(songs: Sequence[Song]) -> int:
     bars = []
     for song in songs:
-        num, _, den = (song.meta.time_signature or "4/4").partition("/")
-        beats = max(1.0, 4 * int(num or 4) / max(int(den or 4), 1))
-        bars.append(song.meta.duration_beats / beats)
+        quarters = Meter.from_text(song.meta.time_signature).quarters_per_bar
+        bars.append(song.meta.duration_beats / max(1.0, quarters))
     return max(1, round(float(np.median(bars)))) if bars else 16
 
 
 def generate(model: Path, style: str | None, n: int, bars: int, seed: int, batch_size: int,
              prefix: str, log=print) -> list[Song]:
     """``n`` pieces of ``bars`` bars, as normalized Songs (roles and lead track as ingestion)."""
-    from tribute.compose import ComposeOptions, Composer, Controls, parse_form
+    from tribute.composition import ComposeConfig, Composer, Controls, parse_form
     from tribute.originality import song_from_score
 
     composer = Composer.open(model, Controls(form=parse_form(None, bars)),
-                             ComposeOptions(n=n, style=style, seed=seed, guard=False,
+                             ComposeConfig(n=n, style=style, seed=seed, guard=False,
                                             batch_size=batch_size), log=log)
     songs = []
     for first in range(0, n, batch_size):
@@ -122,7 +121,7 @@ def extraction(model: Path, style: str | None, groups: dict[str, Sequence[Song]]
                seed: int, workdir: Path) -> dict:
     """Prompt with the first 2 bars of each song; the share of continuations that reproduce the
     song's own continuation (a run of 16+ tokens, or half of it in a run of 8+)."""
-    from tribute.compose import ComposeOptions, Composer, Controls, parse_form
+    from tribute.composition import ComposeConfig, Composer, Controls, parse_form
     from tribute.originality import longest_common_run, melody_tokens, song_from_score
 
     workdir.mkdir(parents=True, exist_ok=True)
@@ -130,9 +129,8 @@ def extraction(model: Path, style: str | None, groups: dict[str, Sequence[Song]]
     for group, songs in groups.items():
         hits = []
         for song in songs:
-            tpq = song.score.ticks_per_quarter
-            num, _, den = (song.meta.time_signature or "4/4").partition("/")
-            bar = round(tpq * 4 * int(num or 4) / max(int(den or 4), 1))
+            meter = Meter.from_text(song.meta.time_signature)
+            bar = meter.bar_ticks(song.score.ticks_per_quarter)
             cut = PROMPT_BARS * bar
             if song.score.end() <= cut + bar:
                 continue
@@ -140,14 +138,13 @@ def extraction(model: Path, style: str | None, groups: dict[str, Sequence[Song]]
             song.score.clip(0, cut, clip_end=True).dump_midi(str(primer))
             try:
                 composer = Composer.open(model, Controls(form=parse_form(None, bars)),
-                                         ComposeOptions(n=1, style=style, seed=seed, guard=False,
+                                         ComposeConfig(n=1, style=style, seed=seed, guard=False,
                                                         primer=str(primer)), log=_quiet)
             except TributeError:
                 continue  # a prefix the model cannot encode (no notes in its instruments)
             candidate = composer.generate([seed])[0][0]
             made = song_from_score(candidate.score, f"{song.meta.id}-continued")
-            made_cut = PROMPT_BARS * round(made.score.ticks_per_quarter * 4 * int(num or 4)
-                                           / max(int(den or 4), 1))
+            made_cut = PROMPT_BARS * meter.bar_ticks(made.score.ticks_per_quarter)
             ours = melody_tokens(made.score.clip(made_cut, made.score.end() + 1),
                                  made.meta.lead_track)
             theirs = melody_tokens(song.score.clip(cut, song.score.end() + 1),
@@ -168,8 +165,8 @@ def evaluate(model: str | Path, artist: str | Path, genre: str | Path, out: str 
              bars: int | None = None, seed: int = 0, batch_size: int = 8,
              permutations: int | None = None, prompts: int | None = None, log=print) -> dict:
     """Evaluate a style model (EVALUATION.md) and write the report; returns report.json's dict."""
-    from tribute.evaluate.nll import transfer
-    from tribute.evaluate.report import write_report
+    from tribute.evaluation.nll import transfer
+    from tribute.evaluation.report import write_report
     from tribute.modeldir import base_model_path, training_corpora
 
     started = time.perf_counter()

@@ -1,6 +1,6 @@
 """Composition: new multi-track songs in a style, with form, controls and the originality guard."""
 
-from tribute.compose.controls import (
+from tribute.composition.controls import (
     Controls,
     Section,
     parse_form,
@@ -9,11 +9,11 @@ from tribute.compose.controls import (
     parse_time_signature,
     scale_pitch_classes,
 )
-from tribute.compose.song import ComposeOptions, Composer, compose
+from tribute.composition.song import ComposeConfig, Composer, compose
 from tribute.modeldir import StyleModel, load_style_model, resolve_style
 
 __all__ = [
-    "ComposeOptions",
+    "ComposeConfig",
     "Composer",
     "Controls",
     "Section",

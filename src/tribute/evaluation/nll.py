@@ -38,7 +38,7 @@ def held_out_bits(model_dir: str | Path, corpus: Corpus, split: str) -> np.ndarr
     """Bits per note of every song of ``split`` under a model (its own tokenizer and style)."""
     from tribute.modeldir import load_style_model
     from tribute.tokens import TOKENIZER_DIR
-    from tribute.train.data import DataSettings, load_split
+    from tribute.train.data import DataConfig, load_split
     from tribute.train.nll import bits_per_note
 
     loaded = load_style_model(model_dir)
@@ -50,7 +50,7 @@ def held_out_bits(model_dir: str | Path, corpus: Corpus, split: str) -> np.ndarr
             meta.labels = {**meta.labels, key: value}
     view = Corpus(corpus.path, corpus.config, metas)
     tokens = load_split(view, loaded.tokenizer, split,
-                        replace(DataSettings(), augment_copies=0, workers=1),
+                        replace(DataConfig(), augment_copies=0, workers=1),
                         Path(model_dir) / TOKENIZER_DIR, augmented=False)
     if tokens is None or len(tokens) != len(metas):
         raise TributeError(f"{corpus.path}: some {split} songs could not be tokenized")

@@ -6,7 +6,7 @@ model sizes tribute runs on a CPU, per-step overhead rather than arithmetic domi
 for a 5 M-parameter Llama on 2 cores). Rows of a batch are left-padded with their own position
 ids, and each row draws from its own seeded generator, so a song depends on its seed only.
 
-Controls are a boolean mask over the vocabulary (:mod:`tribute.compose.vocab`); on top of it a
+Controls are a boolean mask over the vocabulary (:mod:`tribute.composition.vocab`); on top of it a
 section must open with a bar, a bar that runs past ``max_tokens_per_bar`` is closed, and a row
 stops exactly when it would start bar ``bars + 1``.
 """
@@ -22,7 +22,7 @@ from tribute.model import inference_threads
 
 
 @dataclass(frozen=True)
-class SamplerSettings:
+class SamplerConfig:
     temperature: float = 1.0
     top_p: float = 0.95
     max_tokens_per_bar: int = 384  # dense band bars are ~130 BPE tokens (STACK.md)
@@ -34,7 +34,7 @@ class _Row:
     prefix_len: int  # BOS + style tokens: always kept when the context slides
     new: list[int]
     cached: int = 0  # tokens of this row in the model's cache
-    state: int = 0  # grammar state (tribute.compose.vocab): a section starts at "start"
+    state: int = 0  # grammar state (tribute.composition.vocab): a section starts at "start"
     bars: int = 0
     since_bar: int = 0
     done: bool = False
@@ -51,7 +51,7 @@ class BarSampler:
         pad_id: int,
         bos_id: int,
         max_context: int,
-        settings: SamplerSettings = SamplerSettings(),
+        settings: SamplerConfig = SamplerConfig(),
     ) -> None:
         self.model = model
         self.device = next(model.parameters()).device

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tribute.compose.controls import Controls
+from tribute.composition.controls import Controls
 from tribute.errors import TributeError
 from tribute.tokens import MusicTokenizer
 

@@ -20,28 +20,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tribute.music import ROLES, Song, melody_notes
-
-# Krumhansl & Kessler (1982) key profiles, tonic first.
-MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
-MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
-MAJOR_SCALE = np.array([1, 0, 1, 0, 1, 1, 0, 1, 0, 1, 0, 1], dtype=bool)
-MINOR_SCALE = np.array([1, 0, 1, 1, 0, 1, 0, 1, 1, 0, 1, 0], dtype=bool)  # natural minor
+from tribute.music import (
+    DRUM_CLASSES,
+    ROLES,
+    Song,
+    drum_classes,
+    estimate_key,
+    first_meter,
+    melody_notes,
+    pitch_class_profile,
+)
 
 MAX_INTERVAL = 12  # interval histogram bins: -12..12 semitones, wider leaps clipped
 LOG_DURATIONS = np.arange(-3, 3)  # log2 beats: 1/8 .. 4 beats, rounded and clipped
 STEPS_PER_BEAT = 4  # the onset grid: 16ths in 4/4
 REPEAT_NS = (4, 8)
-
-# GM drum key → class: kick, snare, hi-hat, cymbal, tom, other (as the originality drum stream).
-DRUM_CLASSES = ("kick", "snare", "hihat", "cymbal", "tom", "other")
-_DRUM_CLASS = np.full(128, 5, dtype=np.int64)
-_DRUM_CLASS[[35, 36]] = 0
-_DRUM_CLASS[[37, 38, 39, 40]] = 1
-_DRUM_CLASS[[42, 44, 46]] = 2
-_DRUM_CLASS[[49, 51, 52, 53, 55, 57, 59]] = 3
-_DRUM_CLASS[[41, 43, 45, 47, 48, 50]] = 4
-
 
 def _interval_class(iv: np.ndarray) -> np.ndarray:
     """0 leap down (≤ −3), 1 step down, 2 repeat, 3 step up, 4 leap up (≥ 3)."""
@@ -68,9 +61,7 @@ class Piece:
     def of(cls, song: Song) -> Piece:
         score = song.score
         tpq = score.ticks_per_quarter
-        sig = score.time_signatures[0] if len(score.time_signatures) else None
-        num, den = (sig.numerator, sig.denominator) if sig is not None else (4, 4)
-        bar_ticks = max(1, round(tpq * 4 * num / max(den, 1)))
+        bar_ticks = first_meter(score).bar_ticks(tpq)
         bars = max(1, -(-int(score.end()) // bar_ticks))
         onsets, pitches, durations = melody_notes(score, song.meta.lead_track)
         roles = [t.role for t in song.meta.tracks]
@@ -82,7 +73,8 @@ class Piece:
             if i == song.meta.lead_track:
                 role = "lead"
             tracks.append(("drums" if track.is_drum else role, track.notes.numpy()))
-        tonic, minor = estimate_key(tracks)
+        key = estimate_key(pitch_class_weights(tracks))
+        tonic, minor = (key.tonic, key.minor) if key is not None else (0, False)
         tempo = float(score.tempos[0].qpm) if len(score.tempos) else 120.0
         return cls(song, tpq, bar_ticks, bars, onsets, pitches, durations, tracks, tonic, minor,
                    tempo)
@@ -101,25 +93,9 @@ def concat_notes(tracks: Sequence[tuple[str, dict]]) -> dict[str, np.ndarray]:
 
 def pitch_class_weights(tracks: Sequence[tuple[str, dict]]) -> np.ndarray:
     """Duration-weighted pitch-class histogram of the pitched tracks (sums to 1, or zeros)."""
-    hist = np.zeros(12)
-    for role, notes in tracks:
-        if role != "drums":
-            np.add.at(hist, notes["pitch"] % 12, notes["duration"].astype(float) + 1.0)
+    pitched = concat_notes([(r, n) for r, n in tracks if r != "drums"])
+    hist = pitch_class_profile(pitched["pitch"], pitched["duration"] + 1.0)
     return hist / hist.sum() if hist.sum() else hist
-
-
-def estimate_key(tracks: Sequence[tuple[str, dict]]) -> tuple[int, bool]:
-    """(tonic pitch class, minor?) by correlation with the Krumhansl–Kessler profiles."""
-    hist = pitch_class_weights(tracks)
-    if not hist.any():
-        return 0, False
-    best, best_r = (0, False), -2.0
-    for minor, profile in ((False, MAJOR_PROFILE), (True, MINOR_PROFILE)):
-        for tonic in range(12):
-            r = float(np.corrcoef(hist, np.roll(profile, tonic))[0, 1])
-            if r > best_r:
-                best, best_r = (tonic, minor), r
-    return best
 
 
 def _repeat_rate(values: np.ndarray, n: int) -> float:
@@ -237,7 +213,7 @@ def _drum_features(p: Piece) -> dict[str, float]:
     f.update({f"drum.share[{c}]": 0.0 for c in DRUM_CLASSES})
     if not len(notes["time"]):
         return f
-    classes = _DRUM_CLASS[np.clip(notes["pitch"], 0, 127)]
+    classes = drum_classes(notes["pitch"])
     f["drum.onsets_per_bar"] = float(np.log1p(len(classes) / p.bars))
     for c, name in enumerate(DRUM_CLASSES):
         f[f"drum.share[{name}]"] = float((classes == c).mean())
