@@ -20,8 +20,8 @@ Measured, each the median of ``--repeats`` runs:
   separates per-step overhead from arithmetic.
 
 Random weights give arbitrary token statistics (tokens per bar), so tokens per second of music
-is reported too: a trained model's density converts tokens/s to real time (STACK.md: dense band
-music is ~100 REMI tokens per second of music before BPE).
+is reported too: a trained model's density converts tokens/s to real time
+(docs/dependencies.md: dense band music is ~100 REMI tokens per second of music before BPE).
 
 Writes JSON (``--out``) and prints the Markdown tables for benchmarks/compose_bench.md.
 """

@@ -55,8 +55,9 @@ def machine() -> dict:
 
 
 def versions() -> dict:
-    return common_versions("torch", "transformers", "peft", "accelerate", "miditok", "music21",
-                           "symusic")
+    return common_versions(
+        "torch", "transformers", "peft", "accelerate", "miditok", "music21", "symusic"
+    )
 
 
 def load_average() -> list[float]:

@@ -42,8 +42,13 @@ def main() -> None:
         os.environ["TRIBUTE_CACHE_DIR"] = str(tmp / "cache")
         src = tmp / "songs"
         for seed in range(args.files):
-            write_song(src / f"artist{seed % 20}" / f"song{seed}.mid", seed, bars=64,
-                       tempo_qpm=100 + seed % 60, key=seed % 12)
+            write_song(
+                src / f"artist{seed % 20}" / f"song{seed}.mid",
+                seed,
+                bars=64,
+                tempo_qpm=100 + seed % 60,
+                key=seed % 12,
+            )
 
         started = time.perf_counter()
         corpus = build([str(src)], tmp / "corpus", BuildConfig(), progress=False)

@@ -57,8 +57,9 @@ def write_corpus(root: Path, n_songs: int, bars: int) -> None:
             song.meta.split = "train"
             song.score.dump_midi(str(root / "scores" / f"{song.meta.id}.mid"))
             manifest.write(json.dumps(song.meta.to_json()) + "\n")
-    (root / "corpus.json").write_text(json.dumps({"format": "tribute-corpus", "version": 1,
-                                                  "config": {"synthetic": True}}))
+    (root / "corpus.json").write_text(
+        json.dumps({"format": "tribute-corpus", "version": 1, "config": {"synthetic": True}})
+    )
 
 
 def machine() -> dict:
@@ -67,9 +68,14 @@ def machine() -> dict:
         cpu = next(x.split(":", 1)[1].strip() for x in lines if x.startswith("model name"))
     except (OSError, StopIteration):
         cpu = platform.processor()
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-            "numpy": np.__version__, "symusic": symusic.__version__,
-            "platform": platform.platform()}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "symusic": symusic.__version__,
+        "platform": platform.platform(),
+    }
 
 
 def dir_bytes(path: Path) -> int:
@@ -91,9 +97,13 @@ def main() -> None:
     if root is None:
         tmp = Path(tempfile.mkdtemp(prefix="tribute-bench-"))
         root = tmp / "corpus"
-    results: dict = {"command": "python " + " ".join(sys.argv), "machine": machine(),
-                     "settings": DEFAULT_CONFIG.to_json(), "songs": args.songs,
-                     "bars": args.bars}
+    results: dict = {
+        "command": "python " + " ".join(sys.argv),
+        "machine": machine(),
+        "settings": DEFAULT_CONFIG.to_json(),
+        "songs": args.songs,
+        "bars": args.bars,
+    }
     if not (root / "corpus.json").is_file():
         started = time.perf_counter()
         write_corpus(root, args.songs, args.bars)
@@ -116,14 +126,19 @@ def main() -> None:
     t4 = time.perf_counter()
     n = len(index)
     results["build"] = {
-        "read_and_extract_s": round(t1 - t0, 3), "tables_s": round(t2 - t1, 3),
+        "read_and_extract_s": round(t1 - t0, 3),
+        "tables_s": round(t2 - t1, 3),
         "build_songs_per_s": round(n / (t2 - t0), 1),
-        "read_and_extract_cpu_s": round(c1 - c0, 3), "tables_cpu_s": round(c2 - c1, 3),
+        "read_and_extract_cpu_s": round(c1 - c0, 3),
+        "tables_cpu_s": round(c2 - c1, 3),
         "build_songs_per_cpu_s": round(n / (c2 - c0), 1),
         "notes": int(sum(m.n_notes for m in corpus.metas)),
         "load_average_at_start": os.getloadavg()[0],
-        "calibration_s": round(t3 - t2, 3), "calibration_songs": index.calibration["songs"],
-        "save_s": round(t4 - t3, 3), "tokens": len(index.tokens), "streams": index.n_streams,
+        "calibration_s": round(t3 - t2, 3),
+        "calibration_songs": index.calibration["songs"],
+        "save_s": round(t4 - t3, 3),
+        "tokens": len(index.tokens),
+        "streams": index.n_streams,
         "memory_mb": round(index.nbytes() / 2**20, 1),
         "disk_mb": round(dir_bytes(where) / 2**20, 1),
     }
@@ -135,11 +150,17 @@ def main() -> None:
     # Queries: new songs (seeds beyond the corpus) and transposed copies of indexed songs.
     rng = np.random.default_rng(0)
     half = args.queries // 2
-    queries = [song_from_score(band_song(args.songs + 10_000 + i, bars=args.bars), f"new{i}")
-               for i in range(half)]
+    queries = [
+        song_from_score(band_song(args.songs + 10_000 + i, bars=args.bars), f"new{i}")
+        for i in range(half)
+    ]
     copied = rng.choice(args.songs, size=args.queries - half, replace=False)
-    queries += [song_from_score(band_song(int(s), bars=args.bars, key=int(s) % 12 + 2),
-                                f"copy-of-s{int(s):05d}") for s in copied]
+    queries += [
+        song_from_score(
+            band_song(int(s), bars=args.bars, key=int(s) % 12 + 2), f"copy-of-s{int(s):05d}"
+        )
+        for s in copied
+    ]
     times, cpu_times, verdicts = [], [], {}
     reports = []
     for q in queries:
@@ -151,22 +172,27 @@ def main() -> None:
         kind = "copy" if q.meta.id.startswith("copy") else "new"
         verdicts.setdefault(kind, {}).setdefault(report.verdict, 0)
         verdicts[kind][report.verdict] += 1
-    named = sum(r.roles["lead"] is not None and r.song.endswith(r.roles["lead"].song_id)
-                for r in reports[half:])
+    named = sum(
+        r.roles["lead"] is not None and r.song.endswith(r.roles["lead"].song_id)
+        for r in reports[half:]
+    )
     ms = np.array(times) * 1000
-    results["query"] = {"queries": len(queries), "mean_ms": round(float(ms.mean()), 2),
-                        "p50_ms": round(float(np.percentile(ms, 50)), 2),
-                        "p95_ms": round(float(np.percentile(ms, 95)), 2),
-                        "max_ms": round(float(ms.max()), 2),
-                        "cpu_mean_ms": round(float(np.mean(cpu_times)) * 1000, 2),
-                        "verdicts": verdicts,
-                        "copies_with_source_named": named}
+    results["query"] = {
+        "queries": len(queries),
+        "mean_ms": round(float(ms.mean()), 2),
+        "p50_ms": round(float(np.percentile(ms, 50)), 2),
+        "p95_ms": round(float(np.percentile(ms, 95)), 2),
+        "max_ms": round(float(ms.max()), 2),
+        "cpu_mean_ms": round(float(np.mean(cpu_times)) * 1000, 2),
+        "verdicts": verdicts,
+        "copies_with_source_named": named,
+    }
     print(json.dumps(results["query"], indent=1), flush=True)
 
     # Baseline: naive all-pairs scan of lead melodies.
     leads = [melody_tokens(corpus.score(m), m.lead_track) for m in corpus.metas]
     base_times, agree = [], 0
-    picks = [*queries[:1], *queries[half:half + max(args.baseline_queries - 1, 0)]]
+    picks = [*queries[:1], *queries[half : half + max(args.baseline_queries - 1, 0)]]
     for q, report in zip(picks, [reports[0], *reports[half:]], strict=False):
         lead = melody_tokens(q.score, q.meta.lead_track)
         started = time.perf_counter()
@@ -178,8 +204,11 @@ def main() -> None:
         agree += index_len == best or (best < DEFAULT_CONFIG.seed_n and index_len == 0)
     base_ms = float(np.mean(base_times) * 1000)
     results["baseline_all_pairs"] = {
-        "queries": len(base_times), "mean_ms": round(base_ms, 1),
-        "speedup": round(base_ms / float(ms.mean()), 1), "same_lead_run_length": agree}
+        "queries": len(base_times),
+        "mean_ms": round(base_ms, 1),
+        "speedup": round(base_ms / float(ms.mean()), 1),
+        "same_lead_run_length": agree,
+    }
     results["load_average_at_end"] = os.getloadavg()[0]
     print(json.dumps(results["baseline_all_pairs"], indent=1), flush=True)
 

@@ -2,9 +2,9 @@
 
     python benchmarks/render_bench.py [--bars 64] [--repeats 3] [--out benchmarks/render_bench.json]
 
-Audio: tribute's renderer (:class:`tribute.rendering.audio.Synth`, the SoundFont loaded once) against
-the baseline in the same run — the ``fluidsynth`` command line's fast file render of the same
-MIDI file with the same SoundFont, which loads the SoundFont on every call. Both are pinned to
+Audio: tribute's renderer (:class:`tribute.rendering.audio.Synth`, the SoundFont loaded once)
+against the baseline in the same run — the ``fluidsynth`` command line's fast file render of the
+same MIDI file with the same SoundFont, which loads the SoundFont on every call. Both are pinned to
 one CPU core. Score: the symusic → music21 → MusicXML conversion, MuseScore 3's PDF and verovio's
 SVG of the same MusicXML, each per page. The song is tests/songs.py's four-piece band song
 (drums, bass, guitar chords, lead), ``--bars`` bars at 120 qpm (64 bars = 128 s).
@@ -57,16 +57,18 @@ def pdf_pages(path: Path) -> int:
 
 
 def machine() -> dict:
-    return common_machine(pinned_to_core=CORE,
-                          load_average_1min_at_start=round(os.getloadavg()[0], 2))
+    return common_machine(
+        pinned_to_core=CORE, load_average_1min_at_start=round(os.getloadavg()[0], 2)
+    )
 
 
 def versions() -> dict:
     lib = audio._load_library()
     lib.fluid_version_str.restype = audio.ctypes.c_char_p
     found = {"libfluidsynth": lib.fluid_version_str().decode()}
-    found.update(common_versions("symusic", "music21", "verovio", "matplotlib", "soundfile",
-                                 "pyloudnorm"))
+    found.update(
+        common_versions("symusic", "music21", "verovio", "matplotlib", "soundfile", "pyloudnorm")
+    )
     mscore = score.find_mscore()
     if mscore:
         done = subprocess.run(

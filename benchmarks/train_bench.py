@@ -37,7 +37,8 @@ from tribute.corpus.store import Corpus
 from tribute.model import build_model, count_parameters
 from tribute.tokens import MusicTokenizer, TokenizerConfig
 from tribute.train.data import DataConfig, load_split
-from tribute.train.loop import TrainConfig, environment, train
+from tribute.train.loop import TrainConfig, train
+from tribute.train.plan import environment
 
 # (batch, seq_len, timed steps) per preset: the shapes `tribute pretrain` uses on CPU.
 SHAPES = {"tiny": (8, 256, 20), "small": (8, 512, 6)}
@@ -70,11 +71,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="tribute-bench-") as tmp:
         tmp = Path(tmp)
         os.environ["TRIBUTE_CACHE_DIR"] = str(tmp / "cache")
-        corpus = Corpus.open(write_corpus(tmp / "corpus", n_train=args.songs, n_validation=0,
-                                          bars=32))
-        tokenizer = MusicTokenizer.train([corpus.score_path(m) for m in corpus.split("train")],
-                                         TokenizerConfig(vocab_size=2_000),
-                                         ["genre=pop", "genre=rock"])
+        corpus = Corpus.open(
+            write_corpus(tmp / "corpus", n_train=args.songs, n_validation=0, bars=32)
+        )
+        tokenizer = MusicTokenizer.train(
+            [corpus.score_path(m) for m in corpus.split("train")],
+            TokenizerConfig(vocab_size=2_000),
+            ["genre=pop", "genre=rock"],
+        )
         tok_dir = tokenizer.save(tmp / "tokenizer")
         data = load_split(corpus, tokenizer, "train", DataConfig(augment_copies=1), tok_dir)
 
@@ -82,34 +86,55 @@ def main() -> None:
             batch, seq_len, steps = SHAPES.get(name, (8, 512, 10))
             steps = args.steps or steps
             warmup = 2
-            config = TrainConfig(batch_size=batch, seq_len=seq_len, max_steps=warmup + steps,
-                                 log_every=warmup, eval_every=10**9, save_every=10**9,
-                                 warmup_steps=1, progress=False)
+            config = TrainConfig(
+                batch_size=batch,
+                seq_len=seq_len,
+                max_steps=warmup + steps,
+                log_every=warmup,
+                eval_every=10**9,
+                save_every=10**9,
+                warmup_steps=1,
+                progress=False,
+            )
             rng = np.random.default_rng(0)
-            batches = [tuple(torch.from_numpy(a) for a in data.sample(rng, batch, seq_len))
-                       for _ in range(steps + 1)]
+            batches = [
+                tuple(torch.from_numpy(a) for a in data.sample(rng, batch, seq_len))
+                for _ in range(steps + 1)
+            ]
             ours, bare = [], []
             # Alternate the two, round after round: on a shared machine the load changes by
             # the minute, and the best round of each is the least disturbed one.
             for round_ in range(args.rounds):
                 model = build_model(name, tokenizer.vocab_size)
-                result = train(model, data, None, config, tmp / f"run-{name}-{round_}",
-                               log=lambda *a: None)
+                result = train(
+                    model, data, None, config, tmp / f"run-{name}-{round_}", log=lambda *a: None
+                )
                 ours.append(result.steady_tokens_per_s)
                 bare.append(baseline(build_model(name, tokenizer.vocab_size), batches, 1e-3))
-            row = {"preset": name, "parameters": count_parameters(model), "batch": batch,
-                   "seq_len": seq_len, "timed_steps": steps, "rounds": args.rounds,
-                   "tribute_tokens_per_s": [round(x, 1) for x in ours],
-                   "baseline_tokens_per_s": [round(x, 1) for x in bare],
-                   "tribute_best": round(max(ours), 1), "baseline_best": round(max(bare), 1),
-                   "ratio_best": round(max(ours) / max(bare), 3)}
+            row = {
+                "preset": name,
+                "parameters": count_parameters(model),
+                "batch": batch,
+                "seq_len": seq_len,
+                "timed_steps": steps,
+                "rounds": args.rounds,
+                "tribute_tokens_per_s": [round(x, 1) for x in ours],
+                "baseline_tokens_per_s": [round(x, 1) for x in bare],
+                "tribute_best": round(max(ours), 1),
+                "baseline_best": round(max(bare), 1),
+                "ratio_best": round(max(ours) / max(bare), 3),
+            }
             print(json.dumps(row))
             results.append(row)
 
-    record = {"benchmark": "train", "results": results, "environment": environment(),
-              "load_average": os.getloadavg(),
-              "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
-              "command": "python benchmarks/train_bench.py " + " ".join(sys.argv[1:])}
+    record = {
+        "benchmark": "train",
+        "results": results,
+        "environment": environment(),
+        "load_average": os.getloadavg(),
+        "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+        "command": "python benchmarks/train_bench.py " + " ".join(sys.argv[1:]),
+    }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(record, indent=1) + "\n")
     print(f"wrote {args.out}")

@@ -1,4 +1,4 @@
-"""Two synthetic styles for the evaluator's self-tests (EVALUATION.md §4).
+"""Two synthetic styles for the evaluator's self-tests (docs/evaluation.md §4).
 
 ``artist_song(seed)``: an "artist" whose melodies are built from a 2-bar motif in AABA form
 (sequence in B, a changed cadence in A'), with a piano, a syncopated bass and a straight rock
@@ -55,8 +55,14 @@ def artist_song(seed: int, key: int | None = None) -> Score:
             bass.notes.append(Note(b * bar + offset, eighth, root, 85))
         for half in (0, 2 * TPQ):
             for k in (0, 2, 4):
-                piano.notes.append(Note(b * bar + half, 2 * TPQ - 10,
-                                        48 + key + 12 + MAJOR[(chords[b % 4] + k) % 7], 60))
+                piano.notes.append(
+                    Note(
+                        b * bar + half,
+                        2 * TPQ - 10,
+                        48 + key + 12 + MAJOR[(chords[b % 4] + k) % 7],
+                        60,
+                    )
+                )
         for beat in range(4):
             kit.notes.append(Note(b * bar + beat * TPQ, eighth, 38 if beat % 2 else 36, 100))
             kit.notes.append(Note(b * bar + beat * TPQ + eighth, eighth, 51, 70))
@@ -78,5 +84,6 @@ def write_genre(folder: Path, count: int, first: int = 100) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for seed in range(first, first + count):
         band_song(seed, bars=8, key=seed % 7, tempo_qpm=120 + seed % 30).dump_midi(
-            str(folder / f"Rock_{seed:03d}.mid"))
+            str(folder / f"Rock_{seed:03d}.mid")
+        )
     return folder

@@ -11,7 +11,18 @@ import tribute
 def test_public_names_resolve():
     for name in tribute.__all__:
         assert getattr(tribute, name) is not None, name
-    assert callable(tribute.composition.compose) and callable(tribute.rendering.render)
+    for function in (
+        "build_corpus",
+        "pretrain",
+        "finetune",
+        "ablate",
+        "compose",
+        "check",
+        "render",
+        "evaluate",
+        "demo",
+    ):
+        assert callable(getattr(tribute, function)), function
 
 
 def test_import_is_light():

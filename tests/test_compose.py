@@ -81,7 +81,7 @@ def test_controls_hold_in_every_song(model, tmp_path):
         model, tmp_path, controls, ComposeConfig(n=2, seed=1, guard=False), log=_quiet
     )
     for record in records:
-        score = Score(str(tmp_path / record["midi"]))
+        score = Score(str(tmp_path / record.midi))
         assert _bars(score) == 4
         assert all(n.time < 4 * TPQ_BAR for t in score.tracks for n in t.notes)
         assert [(ts.numerator, ts.denominator) for ts in score.time_signatures] == [(4, 4)]
@@ -90,8 +90,8 @@ def test_controls_hold_in_every_song(model, tmp_path):
             assert track.is_drum or 32 <= track.program <= 39
             if not track.is_drum:
                 assert {n.pitch % 12 for n in track.notes} <= {4, 6, 7, 9, 11, 0, 2, 3}
-        assert record["guard"].startswith("off") and record["dropped_notes"] == 0
-        assert json.loads((tmp_path / f"{record['song']}.json").read_text())[
+        assert record.guard.startswith("off") and record.dropped_notes == 0
+        assert json.loads((tmp_path / f"{record.song}.json").read_text())[
             "seed"
         ] == 1 + records.index(record)
 
@@ -99,7 +99,7 @@ def test_controls_hold_in_every_song(model, tmp_path):
 def test_form_repeats_the_chorus_and_marks_sections(model, tmp_path):
     controls = Controls(form=parse_form("verse:2 chorus:2 verse:2 chorus:2", None))
     (record,) = compose(model, tmp_path, controls, ComposeConfig(seed=3, guard=False), log=_quiet)
-    score = Score(str(tmp_path / record["midi"]))
+    score = Score(str(tmp_path / record.midi))
     assert [m.text for m in score.markers] == ["verse", "chorus", "verse", "chorus", "end"]
     assert [m.time // TPQ_BAR for m in score.markers] == [0, 2, 4, 6, 8]
 
@@ -113,7 +113,7 @@ def test_form_repeats_the_chorus_and_marks_sections(model, tmp_path):
         )
 
     assert notes(2) and notes(2) == notes(6)  # the chorus comes back
-    assert record["form"][3]["repeat_of_bar"] == 2
+    assert record.form[3]["repeat_of_bar"] == 2
 
 
 def test_the_same_seed_gives_the_same_song(model, tmp_path):
@@ -143,8 +143,8 @@ def test_a_primer_opens_the_song(model, tmp_path):
         ComposeConfig(primer=str(tmp_path / "riff.mid"), guard=False),
         log=_quiet,
     )
-    assert record["primer_bars"] == 2 and record["bars"] == 4
-    score = Score(str(tmp_path / "out" / record["midi"]))
+    assert record.primer_bars == 2 and record.bars == 4
+    score = Score(str(tmp_path / "out" / record.midi))
 
     def opening(s: Score) -> list[tuple]:
         return sorted(
@@ -165,11 +165,11 @@ def test_guard_rejects_a_memorized_song_and_names_it(tmp_path, monkeypatch):
     (record,) = compose(
         model, tmp_path / "songs", controls, ComposeConfig(max_retries=1), log=_quiet
     )
-    assert record["rejected"], record
-    assert all(r["verdict"] == "copy" for r in record["rejected"])
-    assert record["rejected"][0]["nearest"][0]["title"] == "Memorized Hit"
+    assert record.rejected, record
+    assert all(r["verdict"] == "copy" for r in record.rejected)
+    assert record.rejected[0]["nearest"][0]["title"] == "Memorized Hit"
     saved = json.loads((tmp_path / "songs" / "song-01.json").read_text())
-    assert saved["rejected"] == record["rejected"]
+    assert saved["rejected"] == record.rejected
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Self-tests of the evaluator (EVALUATION.md §4) on two small synthetic corpora, no model:
+"""Self-tests of the evaluator (docs/evaluation.md §4) on two small synthetic corpora, no model:
 
 held-out real songs pass P2–P5; verbatim, transposed and spliced training songs fail P5 with
 their source named; interval-shuffled songs and Markov-2 samples fail P2; genre pieces fail P3;
@@ -20,9 +20,9 @@ from tribute.corpus.labels import LabelRules
 from tribute.errors import TributeError
 from tribute.evaluation import Sets, Thresholds, assess, feature_matrix, piece_features
 from tribute.evaluation.baselines import interval_shuffled, markov2_samples
-from tribute.evaluation.nll import find_ablation
 from tribute.evaluation.report import write_report
 from tribute.evaluation.run import compare_settings, evaluate
+from tribute.evaluation.transfer import find_ablation
 from tribute.music import Song, SongMeta, melody_notes
 
 
@@ -31,9 +31,14 @@ def _quiet(*args, **kwargs) -> None:
 
 
 def _build_artist(root: Path, out: Path) -> Corpus:
-    return build([str(root / "src_artist")], out,
-                 BuildConfig(labels=LabelRules(fixed={"artist": "Motif"}),
-                             fractions=(0.5, 0.25, 0.25), workers=1), progress=False)
+    return build(
+        [str(root / "src_artist")],
+        out,
+        BuildConfig(
+            labels=LabelRules(fixed={"artist": "Motif"}), fractions=(0.5, 0.25, 0.25), workers=1
+        ),
+        progress=False,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -44,25 +49,46 @@ def corpora(tmp_path_factory) -> tuple[Path, Path]:
         write_artist(root / "src_artist", 60)
         write_genre(root / "src_genre", 40)
         _build_artist(root, root / "artist")
-        build([str(root / "src_genre")], root / "genre",
-              BuildConfig(labels=LabelRules(fixed={"genre": "rock"}), fractions=(0.6, 0.2, 0.2),
-                          workers=1, exclude_families_of=(str(root / "artist"),)),
-              progress=False)
+        build(
+            [str(root / "src_genre")],
+            root / "genre",
+            BuildConfig(
+                labels=LabelRules(fixed={"genre": "rock"}),
+                fractions=(0.6, 0.2, 0.2),
+                workers=1,
+                exclude_families_of=(str(root / "artist"),),
+            ),
+            progress=False,
+        )
     return root / "artist", root / "genre"
 
 
 @pytest.fixture(scope="module")
 def sets(corpora) -> dict[str, list[Song]]:
     artist, genre = (Corpus.open(c) for c in corpora)
-    return {"train": list(artist.songs("train")), "validation": list(artist.songs("validation")),
-            "test": list(artist.songs("test")), "genre": list(genre.songs()),
-            "genre_held": list(genre.songs("test")) + list(genre.songs("validation"))}
+    return {
+        "train": list(artist.songs("train")),
+        "validation": list(artist.songs("validation")),
+        "test": list(artist.songs("test")),
+        "genre": list(genre.songs()),
+        "genre_held": list(genre.songs("test")) + list(genre.songs("validation")),
+    }
 
 
 def _assess(sets, generated, **kwargs) -> dict:
     kwargs.setdefault("permutations", 20)
-    return assess(Sets(generated, sets["train"], sets["test"], sets["genre"], sets["genre_held"],
-                       m0=sets["genre_held"]), log=_quiet, **kwargs)
+    return assess(
+        Sets(
+            generated,
+            sets["train"],
+            sets["test"],
+            sets["genre"],
+            sets["genre_held"],
+            m0=sets["genre_held"],
+        ),
+        log=_quiet,
+        **kwargs,
+    )
 
 
 def _criterion(result: dict, cid: str) -> dict:
@@ -106,17 +132,28 @@ def _splice(a: Song, b: Song, notes: int = 18) -> Song:
     tb, pb, db = melody_notes(b.score, b.meta.lead_track)
     shift = int(ta[notes]) - int(tb[0])  # b starts where a's next note would have
     track.notes.clear()
-    track.notes.extend([Note(int(t), int(d), int(p), 90)
-                        for t, p, d in zip(ta[:notes], pa[:notes], da[:notes], strict=True)])
-    track.notes.extend([Note(int(t) + shift, int(d), int(p), 90)
-                        for t, p, d in zip(tb[:notes], pb[:notes], db[:notes], strict=True)])
+    track.notes.extend(
+        [
+            Note(int(t), int(d), int(p), 90)
+            for t, p, d in zip(ta[:notes], pa[:notes], da[:notes], strict=True)
+        ]
+    )
+    track.notes.extend(
+        [
+            Note(int(t) + shift, int(d), int(p), 90)
+            for t, p, d in zip(tb[:notes], pb[:notes], db[:notes], strict=True)
+        ]
+    )
     return song
 
 
 def test_copies_fail_p5_and_name_their_source(sets):
     train = sets["train"]
-    copies = [_copy(train[0], "verbatim"), _copy(train[1], "transposed", transpose=5),
-              _splice(train[2], train[3])]
+    copies = [
+        _copy(train[0], "verbatim"),
+        _copy(train[1], "transposed", transpose=5),
+        _splice(train[2], train[3]),
+    ]
     result = _assess(sets, sets["validation"] + copies, permutations=0)
     p5 = _criterion(result, "P5")
     assert p5["status"] == "fail"
@@ -131,8 +168,10 @@ def test_copies_fail_p5_and_name_their_source(sets):
 
 
 def test_shuffled_and_markov_pieces_fail_p2(sets):
-    for fake in (interval_shuffled(sets["validation"], seed=1),
-                 markov2_samples(sets["train"], sets["validation"], seed=1)):
+    for fake in (
+        interval_shuffled(sets["validation"], seed=1),
+        markov2_samples(sets["train"], sets["validation"], seed=1),
+    ):
         assert len(fake) == len(sets["validation"])
         p2 = _criterion(_assess(sets, fake, permutations=10), "P2")
         assert p2["status"] == "fail"
@@ -146,9 +185,13 @@ def test_genre_pieces_fail_p3(sets):
 
 
 def test_too_few_pieces_are_not_computed_never_passed(sets, tmp_path):
-    ablation = {"differences": {"M2-M0": {"mean": -0.4, "ci95": [-0.6, -0.2]},
-                                "M2-M1b": {"mean": -0.1, "ci95": [-0.3, 0.1]}},
-                "bits_per_note": {"M0": {"mean": 3.0}, "M2": {"mean": 2.6}}}
+    ablation = {
+        "differences": {
+            "M2-M0": {"mean": -0.4, "ci95": [-0.6, -0.2]},
+            "M2-M1b": {"mean": -0.1, "ci95": [-0.3, 0.1]},
+        },
+        "bits_per_note": {"M0": {"mean": 3.0}, "M2": {"mean": 2.6}},
+    }
     (tmp_path / "M2").mkdir()
     (tmp_path / "ablation.json").write_text(json.dumps(ablation))
     found = find_ablation(tmp_path / "M2")
@@ -174,7 +217,8 @@ def test_family_grouping_is_deterministic(corpora, tmp_path, monkeypatch):
     again = _build_artist(corpora[0].parent, tmp_path / "again")
     first = Corpus.open(corpora[0])
     assert {m.title: (m.family, m.split) for m in first.metas} == {
-        m.title: (m.family, m.split) for m in again.metas}
+        m.title: (m.family, m.split) for m in again.metas
+    }
 
 
 def test_features_are_transposition_invariant_and_finite(sets):
@@ -182,8 +226,9 @@ def test_features_are_transposition_invariant_and_finite(sets):
     shifted = _copy(song, "up", transpose=3)
     a, b = piece_features(song), piece_features(shifted)
     assert list(a) == list(b)
-    assert np.allclose([a[k] for k in a if k != "mel.mean_pitch"],
-                       [b[k] for k in b if k != "mel.mean_pitch"])
+    assert np.allclose(
+        [a[k] for k in a if k != "mel.mean_pitch"], [b[k] for k in b if k != "mel.mean_pitch"]
+    )
     matrix, names = feature_matrix(sets["genre"][:5])
     assert matrix.shape == (5, len(names)) and np.isfinite(matrix).all()
     assert a["drum.share[kick]"] > 0 and a["band.groove_consistency"] > 0.5

@@ -29,19 +29,45 @@ def setup(tmp_path_factory) -> dict[str, Path]:
         patch.setenv("TRIBUTE_CACHE_DIR", str(root / "cache"))
         write_artist(root / "src_artist", 40)
         write_genre(root / "src_genre", 16)
-        build([str(root / "src_artist")], root / "artist",
-              BuildConfig(labels=LabelRules(fixed={"artist": "Motif"}),
-                          fractions=(0.5, 0.25, 0.25), workers=1), progress=False)
-        build([str(root / "src_genre")], root / "genre",
-              BuildConfig(labels=LabelRules(fixed={"genre": "rock"}), workers=1,
-                          exclude_families_of=(str(root / "artist"),)), progress=False)
+        build(
+            [str(root / "src_artist")],
+            root / "artist",
+            BuildConfig(
+                labels=LabelRules(fixed={"artist": "Motif"}), fractions=(0.5, 0.25, 0.25), workers=1
+            ),
+            progress=False,
+        )
+        build(
+            [str(root / "src_genre")],
+            root / "genre",
+            BuildConfig(
+                labels=LabelRules(fixed={"genre": "rock"}),
+                workers=1,
+                exclude_families_of=(str(root / "artist"),),
+            ),
+            progress=False,
+        )
         base = root / "base"
-        pretrain(root / "artist", base, PretrainConfig(
-            preset="tiny", tokenizer=TokenizerConfig(vocab_size=800),
-            data=DataConfig(augment_copies=0, workers=1),
-            train=default_train_config("tiny", max_steps=10, seq_len=128, batch_size=8,
-                                       eval_every=10, save_every=10, progress=False),
-            sample_tokens=16), log=_quiet)
+        pretrain(
+            root / "artist",
+            base,
+            PretrainConfig(
+                preset="tiny",
+                tokenizer=TokenizerConfig(vocab_size=800),
+                data=DataConfig(augment_copies=0, workers=1),
+                train=default_train_config(
+                    "tiny",
+                    max_steps=10,
+                    seq_len=128,
+                    batch_size=8,
+                    eval_every=10,
+                    save_every=10,
+                    progress=False,
+                ),
+                sample_tokens=16,
+            ),
+            log=_quiet,
+        )
         # A stand-in for a fine-tuned model: the same weights, recording ``base`` as its M0.
         tuned = root / "tuned"
         tuned.mkdir()
@@ -49,17 +75,45 @@ def setup(tmp_path_factory) -> dict[str, Path]:
             copy = shutil.copytree if (base / name).is_dir() else shutil.copy
             copy(base / name, tuned / name)
         record = json.loads((base / "training.json").read_text())
-        record.update(command="finetune", base_model=str(base), style="artist=Motif",
-                      artist_corpus=str(root / "artist"))
+        record.update(
+            command="finetune",
+            base_model=str(base),
+            style="artist=Motif",
+            artist_corpus=str(root / "artist"),
+        )
         (tuned / "training.json").write_text(json.dumps(record))
-    return {"root": root, "artist": root / "artist", "genre": root / "genre", "base": base,
-            "tuned": tuned}
+    return {
+        "root": root,
+        "artist": root / "artist",
+        "genre": root / "genre",
+        "base": base,
+        "tuned": tuned,
+    }
 
 
 def _evaluate(setup, model: Path, out: Path, *extra: str) -> int:
-    return main(["evaluate", str(model), "--artist", str(setup["artist"]), "--genre",
-                 str(setup["genre"]), "--quick", "-n", "10", "--bars", "2", "--batch-size", "10",
-                 "--prompts", "1", "--out", str(out), *extra])
+    return main(
+        [
+            "evaluate",
+            str(model),
+            "--artist",
+            str(setup["artist"]),
+            "--genre",
+            str(setup["genre"]),
+            "--quick",
+            "-n",
+            "10",
+            "--bars",
+            "2",
+            "--batch-size",
+            "10",
+            "--prompts",
+            "1",
+            "--out",
+            str(out),
+            *extra,
+        ]
+    )
 
 
 def test_quick_run_writes_all_criteria(setup, tmp_path, monkeypatch, capsys):
@@ -86,11 +140,34 @@ def test_quick_run_writes_all_criteria(setup, tmp_path, monkeypatch, capsys):
 def test_model_without_the_artist_style_is_refused(setup, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("TRIBUTE_CACHE_DIR", str(setup["root"] / "cache"))
     # The genre corpus as "artist": its label genre=rock is no style of this model.
-    code = main(["evaluate", str(setup["base"]), "--artist", str(setup["genre"]), "--genre",
-                 str(setup["artist"]), "--quick", "--out", str(tmp_path)])
+    code = main(
+        [
+            "evaluate",
+            str(setup["base"]),
+            "--artist",
+            str(setup["genre"]),
+            "--genre",
+            str(setup["artist"]),
+            "--quick",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert code == 2
     assert "has no style for artist corpus" in capsys.readouterr().err
-    code = main(["evaluate", str(setup["base"]), "--artist", str(setup["artist"]), "--genre",
-                 str(setup["genre"]), "--style", "artist=Nobody", "--out", str(tmp_path)])
+    code = main(
+        [
+            "evaluate",
+            str(setup["base"]),
+            "--artist",
+            str(setup["artist"]),
+            "--genre",
+            str(setup["genre"]),
+            "--style",
+            "artist=Nobody",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert code == 2
     assert "unknown style" in capsys.readouterr().err

@@ -114,7 +114,7 @@ def test_full_finetune_saves_reloads_and_records(setup, tmp_path):
         ComposeConfig(guard=False),
         log=_quiet,
     )
-    assert song["styles"] == ["artist=Band"]
+    assert song.styles == ["artist=Band"]
 
 
 def test_lora_adapter_and_merged_model(setup, tmp_path):
@@ -237,10 +237,10 @@ def test_ablate_writes_its_table(setup, tmp_path):
         ),
         log=_quiet,
     )
-    assert set(result["bits_per_note"]) == {"M0", "M1a", "M1b", "M2"}
-    assert result["steps"]["M1b"] <= result["steps"]["M0"] + result["steps"]["M2"]
-    assert result["steps"]["M1a"] <= result["steps"]["M2"]
-    for diff in result["differences"].values():
+    assert set(result.bits_per_note) == {"M0", "M1a", "M1b", "M2"}
+    assert result.steps["M1b"] <= result.steps["M0"] + result.steps["M2"]
+    assert result.steps["M1a"] <= result.steps["M2"]
+    for diff in result.differences.values():
         assert diff["ci95"][0] <= diff["mean"] <= diff["ci95"][1]
     table = (tmp_path / "abl" / "ablation.md").read_text()
     assert "| M2 | genre → artist |" in table

@@ -20,8 +20,9 @@ def test_band_roles_from_names_programs_and_channel_ten():
 
 def test_ngram_hashes_are_transposition_invariant_over_intervals_and_distinct():
     score = band_song(4)
-    _, pitches, _ = melody_notes(score, pick_lead_track(score.tracks, ["drums", "bass",
-                                                                      "guitar", "lead"]))
+    _, pitches, _ = melody_notes(
+        score, pick_lead_track(score.tracks, ["drums", "bass", "guitar", "lead"])
+    )
     up = intervals(pitches + 5)
     assert np.array_equal(ngram_hashes(intervals(pitches), 6), ngram_hashes(up, 6))
     hashes = ngram_hashes(np.arange(100), 6)

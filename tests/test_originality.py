@@ -1,5 +1,5 @@
-"""Self-tests of the originality guard (EVALUATION.md §4): copies are caught and named, real new
-songs pass, a shared groove is not a copy, and bad input gets a clear verdict."""
+"""Self-tests of the originality guard (docs/evaluation.md §4): copies are caught and named,
+real new songs pass, a shared groove is not a copy, and bad input gets a clear verdict."""
 
 from __future__ import annotations
 
@@ -35,8 +35,9 @@ def stretched(score: Score, num: int, den: int) -> Score:
     for track in score.tracks:
         new = Track(track.name, track.program, track.is_drum)
         for n in track.notes:
-            new.notes.append(Note(n.time * num // den, n.duration * num // den, n.pitch,
-                                  n.velocity))
+            new.notes.append(
+                Note(n.time * num // den, n.duration * num // den, n.pitch, n.velocity)
+            )
         out.tracks.append(new)
     return out
 
@@ -108,8 +109,9 @@ def test_splice_of_two_songs_names_both_sources(checker):
 
 
 def test_held_out_songs_are_mostly_original(checker):
-    verdicts = [checker.check(song(band_song(s, bars=BARS), f"h{s}")).verdict
-                for s in HELD_OUT_SEEDS]
+    verdicts = [
+        checker.check(song(band_song(s, bars=BARS), f"h{s}")).verdict for s in HELD_OUT_SEEDS
+    ]
     assert verdicts.count("copy") == 0
     assert verdicts.count("original") >= 0.8 * len(verdicts)
 
@@ -154,8 +156,12 @@ def test_empty_and_drums_only_are_not_comparable(checker):
 def test_other_settings_are_not_comparable(checker):
     report = checker.check(song(band_song(3, bars=BARS), "q"), settings=OriginalityConfig(seed_n=8))
     assert report.verdict == "not comparable" and "seed_n" in report.reasons[0]
-    assert checker.check(song(band_song(3, bars=BARS), "q"),
-                         settings=OriginalityConfig(max_postings=9)).verdict == "copy"
+    assert (
+        checker.check(
+            song(band_song(3, bars=BARS), "q"), settings=OriginalityConfig(max_postings=9)
+        ).verdict
+        == "copy"
+    )
 
 
 def test_unreadable_file_is_not_comparable(checker, tmp_path):
@@ -181,14 +187,17 @@ def test_tokens_are_transposition_and_tempo_invariant():
     base = song(band_song(21, bars=4), "a")
     transposed = song(band_song(21, bars=4, key=7, tempo_qpm=70), "b")
     slower = song(stretched(band_song(21, bars=4), 2, 1), "c")
-    for a, b, c in zip(*(song_streams(x, OriginalityConfig()) for x in (base, transposed, slower)),
-                       strict=True):
+    for a, b, c in zip(
+        *(song_streams(x, OriginalityConfig()) for x in (base, transposed, slower)), strict=True
+    ):
         assert a.role == b.role == c.role
         np.testing.assert_array_equal(a.tokens, b.tokens)
         if a.role in ("lead", "bass", "other"):  # chords and drums live on the beat/bar grid
             np.testing.assert_array_equal(a.tokens, c.tokens)
-    np.testing.assert_array_equal(melody_tokens(base.score, base.meta.lead_track),
-                                  melody_tokens(slower.score, slower.meta.lead_track))
+    np.testing.assert_array_equal(
+        melody_tokens(base.score, base.meta.lead_track),
+        melody_tokens(slower.score, slower.meta.lead_track),
+    )
 
 
 def test_stream_roles_of_a_band_song():
@@ -200,8 +209,10 @@ def test_stream_roles_of_a_band_song():
 
 
 def test_batched_streams_equal_single_song_streams():
-    songs = [song(band_song(s, bars=4, with_names=s % 2 == 0, drums=s % 3 > 0), f"b{s}")
-             for s in range(8)]
+    songs = [
+        song(band_song(s, bars=4, with_names=s % 2 == 0, drums=s % 3 > 0), f"b{s}")
+        for s in range(8)
+    ]
     songs[3].meta.lead_track = None  # no lead: the skyline of all parts stands in
     songs.append(Song(Score(TPQ), SongMeta(id="empty", title="", source="", format="midi")))
     for one, batched in zip(songs, batch_streams(songs, OriginalityConfig()), strict=True):
@@ -215,8 +226,9 @@ def test_batched_streams_equal_single_song_streams():
 def test_index_lead_run_equals_exact_longest_run(checker):
     """The seeded index finds the same lead-vs-lead run as the exact binary search."""
     index = checker.index
-    leads = [index.stream_tokens(s) for s in range(index.n_streams)
-             if index.stream_role[s] == 0]  # every training song's lead stream
+    leads = [
+        index.stream_tokens(s) for s in range(index.n_streams) if index.stream_role[s] == 0
+    ]  # every training song's lead stream
     for seed in (3, 1002, 1003):
         query = song(splice(band_song(seed, bars=BARS), band_song(8, bars=BARS), 12), "q")
         exact = longest_common_run(melody_tokens(query.score, query.meta.lead_track), leads)

@@ -36,8 +36,8 @@ def test_longest_common_run_matches_brute_force():
         run = longest_common_run(query, refs)
         assert run.length == brute_longest(query, refs)
         if run.length:
-            part = query[run.query_start:run.query_start + run.length]
-            ref = refs[run.ref][run.ref_start:run.ref_start + run.length]
+            part = query[run.query_start : run.query_start + run.length]
+            ref = refs[run.ref][run.ref_start : run.ref_start + run.length]
             np.testing.assert_array_equal(part, ref)
 
 
@@ -58,8 +58,7 @@ def test_novelty_and_diversity():
     assert 0.5 < ngram_novelty(half, refs, 4) < 1.0
     assert np.isnan(ngram_novelty(np.arange(3), refs, 8))
     seqs = [np.arange(10), np.arange(5, 15), np.arange(100, 110)]
-    np.testing.assert_array_equal(pairwise_longest_runs(seqs),
-                                  [[0, 5, 0], [5, 0, 0], [0, 0, 0]])
+    np.testing.assert_array_equal(pairwise_longest_runs(seqs), [[0, 5, 0], [5, 0, 0], [0, 0, 0]])
 
 
 def test_shared_melody_run_of_two_scores():

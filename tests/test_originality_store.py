@@ -47,11 +47,15 @@ def test_save_load_round_trip_and_incremental_update(tmp_path):
     old = [song_from_score(band_song(s, bars=8), f"s{s}").meta for s in range(3)]
     for meta, seed in zip(old, range(3), strict=True):
         meta.content_hash = f"hash{seed}"
-    (root / "manifest.jsonl").write_text("\n".join(
-        json.dumps(m) for m in [*(o.to_json() for o in old), *manifest]) + "\n")
+    (root / "manifest.jsonl").write_text(
+        "\n".join(json.dumps(m) for m in [*(o.to_json() for o in old), *manifest]) + "\n"
+    )
     updated = corpus_index(root)
-    assert updated.calibration["build"] == {**updated.calibration["build"], "new_songs": 3,
-                                            "kept_songs": 3}
+    assert updated.calibration["build"] == {
+        **updated.calibration["build"],
+        "new_songs": 3,
+        "kept_songs": 3,
+    }
     assert sorted(r["id"] for r in updated.songs) == sorted(f"s{i}" for i in (0, 1, 2, 12, 13, 14))
 
 

@@ -22,12 +22,26 @@ from tribute.errors import TributeError
 from tribute.model import build_model, load_model
 from tribute.tokens import MusicTokenizer, TokenizerConfig
 from tribute.train import loop
+from tribute.train.checkpoints import latest_checkpoint
 from tribute.train.data import DataConfig, load_split
-from tribute.train.loop import TrainConfig, latest_checkpoint, train
+from tribute.train.loop import TrainConfig, train
 
 # A few steps of the tiny preset on short windows: each run takes a second or two.
-FAST = ["--preset", "tiny", "--vocab-size", "700", "--batch-size", "2", "--seq-len", "64",
-        "--augment-copies", "1", "--no-progress", "--sample-tokens", "64"]
+FAST = [
+    "--preset",
+    "tiny",
+    "--vocab-size",
+    "700",
+    "--batch-size",
+    "2",
+    "--seq-len",
+    "64",
+    "--augment-copies",
+    "1",
+    "--no-progress",
+    "--sample-tokens",
+    "64",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -42,16 +56,38 @@ def corpus(tmp_path_factory) -> Path:
 
 def test_cli_pretrain_tiny(corpus, tmp_path, capsys):
     out = tmp_path / "model"
-    assert main(["pretrain", str(corpus), "--out", str(out), "--max-steps", "8",
-                 "--eval-every", "4", "--save-every", "4", *FAST]) == 0
+    assert (
+        main(
+            [
+                "pretrain",
+                str(corpus),
+                "--out",
+                str(out),
+                "--max-steps",
+                "8",
+                "--eval-every",
+                "4",
+                "--save-every",
+                "4",
+                *FAST,
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     for quantity in ("parameters", "tokens/step", "tokens/epoch", "estimated"):
         assert quantity in printed
     record = json.loads((out / "training.json").read_text())
     assert record["result"]["steps"] == 8 and len(record["result"]["history"]) == 2
     assert record["styles"] == ["genre=pop", "genre=rock"]
-    for name in ("config.json", "model.safetensors", "pretrain_config.json",
-                 "train_config.json", "tokenizer/tokenizer.json", "tokenizer/styles.json"):
+    for name in (
+        "config.json",
+        "model.safetensors",
+        "pretrain_config.json",
+        "train_config.json",
+        "tokenizer/tokenizer.json",
+        "tokenizer/styles.json",
+    ):
         assert (out / name).is_file(), name
     assert list((out / "logs").glob("events.out.tfevents.*"))
     # The saved model reloads with its tokenizer, and its sample is a valid MIDI file.
@@ -64,23 +100,44 @@ def _data(corpus: Path, tokenizer_dir: Path):
     from tribute.corpus.store import Corpus
 
     paths = sorted((corpus / "scores").glob("*.mid"))
-    tokenizer = MusicTokenizer.train(paths, TokenizerConfig(vocab_size=700),
-                                     ["genre=pop", "genre=rock"])
+    tokenizer = MusicTokenizer.train(
+        paths, TokenizerConfig(vocab_size=700), ["genre=pop", "genre=rock"]
+    )
     tokenizer.save(tokenizer_dir)
     opened = Corpus.open(corpus)
     settings = DataConfig(augment_copies=1)
-    return (tokenizer, load_split(opened, tokenizer, "train", settings, tokenizer_dir),
-            load_split(opened, tokenizer, "validation", settings, tokenizer_dir))
+    return (
+        tokenizer,
+        load_split(opened, tokenizer, "train", settings, tokenizer_dir),
+        load_split(opened, tokenizer, "validation", settings, tokenizer_dir),
+    )
 
 
-CONFIG = TrainConfig(batch_size=2, seq_len=64, max_steps=6, save_every=3, eval_every=3,
-                     warmup_steps=2, progress=False, learning_rate=3e-3, log_every=3)
+CONFIG = TrainConfig(
+    batch_size=2,
+    seq_len=64,
+    max_steps=6,
+    save_every=3,
+    eval_every=3,
+    warmup_steps=2,
+    progress=False,
+    learning_rate=3e-3,
+    log_every=3,
+)
 
 
 def _run(tokenizer, train_data, val_data, out, *, resume=False, config=CONFIG):
     model = build_model("tiny", tokenizer.vocab_size)
-    return train(model, train_data, val_data, config, out, resume=resume,
-                 fingerprint=tokenizer.fingerprint, log=lambda *a: None)
+    return train(
+        model,
+        train_data,
+        val_data,
+        config,
+        out,
+        resume=resume,
+        fingerprint=tokenizer.fingerprint,
+        log=lambda *a: None,
+    )
 
 
 def test_resume_continues_with_the_same_state(corpus, tmp_path):
@@ -131,8 +188,15 @@ def test_an_interrupted_save_leaves_the_last_checkpoint_intact(corpus, tmp_path,
 
 def test_early_stopping(corpus, tmp_path):
     tokenizer, train_data, val_data = _data(corpus, tmp_path / "tok")
-    config = replace(CONFIG, max_steps=40, eval_every=1, patience=1, learning_rate=0.5,
-                     warmup_steps=1, save_every=100)
+    config = replace(
+        CONFIG,
+        max_steps=40,
+        eval_every=1,
+        patience=1,
+        learning_rate=0.5,
+        warmup_steps=1,
+        save_every=100,
+    )
     result = _run(tokenizer, train_data, val_data, tmp_path / "run", config=config)
     assert result.stopped_early and result.steps < 40
     assert json.loads((tmp_path / "run" / "training.json").read_text())["exported"] == "best"
@@ -142,9 +206,27 @@ def test_two_process_ddp_on_cpu_ranks_agree(corpus, tmp_path):
     out = tmp_path / "ddp"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     # --standalone: a free rendezvous port, so parallel test runs never collide.
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-               "--nproc_per_node", "2", "-m", "tribute", "pretrain", str(corpus), "--out",
-               str(out), "--max-steps", "4", "--eval-every", "2", "--save-every", "2", *FAST]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "tribute",
+        "pretrain",
+        str(corpus),
+        "--out",
+        str(out),
+        "--max-steps",
+        "4",
+        "--eval-every",
+        "2",
+        "--save-every",
+        "2",
+        *FAST,
+    ]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     record = json.loads((out / "training.json").read_text())
@@ -200,8 +282,10 @@ def test_resume_with_another_preset_is_a_mismatch(corpus, tmp_path, capsys):
     argv[argv.index("tiny")] = "small"
     assert "does not match this model" in _error(capsys, argv)
     # --force starts over in a folder tribute wrote.
-    assert main(["pretrain", str(corpus), "--out", str(out), "--max-steps", "2", "--force",
-                 *FAST]) == 0
+    assert (
+        main(["pretrain", str(corpus), "--out", str(out), "--max-steps", "2", "--force", *FAST])
+        == 0
+    )
 
 
 def test_out_of_memory_gives_a_hint(corpus, tmp_path, capsys, monkeypatch):
@@ -211,8 +295,9 @@ def test_out_of_memory_gives_a_hint(corpus, tmp_path, capsys, monkeypatch):
         raise torch.OutOfMemoryError("CUDA out of memory")
 
     monkeypatch.setattr(LlamaForCausalLM, "forward", oom)
-    err = _error(capsys, ["pretrain", str(corpus), "--out", str(tmp_path / "o"),
-                          "--max-steps", "2", *FAST])
+    err = _error(
+        capsys, ["pretrain", str(corpus), "--out", str(tmp_path / "o"), "--max-steps", "2", *FAST]
+    )
     assert "out of memory" in err and "--grad-accum 2" in err
 
 

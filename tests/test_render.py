@@ -17,9 +17,9 @@ from symusic import KeySignature, Note, Score, Tempo, TextMeta, TimeSignature, T
 from songs import band_song, write_song
 from tribute.cli import main
 from tribute.errors import TributeError
+from tribute.music.harmony import detect_chords
 from tribute.rendering import RenderConfig, render
 from tribute.rendering import audio as audio_module
-from tribute.rendering.chords import detect_chords
 from tribute.rendering.score import find_mscore, quantized_events
 
 TPQ = 480

@@ -44,8 +44,10 @@ def test_multitrack_round_trip(tokenizer, seed):
     assert original.keys() == decoded.keys() and len(decoded) == 4
     for key in original:
         assert [n[:2] for n in original[key]] == [n[:2] for n in decoded[key]], key
-        assert all(abs(a[2] - b[2]) <= 1 / 12 and abs(a[3] - b[3]) <= 16
-                   for a, b in zip(original[key], decoded[key], strict=True))
+        assert all(
+            abs(a[2] - b[2]) <= 1 / 12 and abs(a[3] - b[3]) <= 16
+            for a, b in zip(original[key], decoded[key], strict=True)
+        )
 
 
 def test_drums_stay_drums(tokenizer):

@@ -31,9 +31,11 @@ def _cache(tmp_path_factory, monkeypatch):
 def setup(tmp_path_factory):
     corpus = write_corpus(tmp_path_factory.mktemp("corpus"), n_train=5, n_validation=2)
     opened = Corpus.open(corpus)
-    tokenizer = MusicTokenizer.train([opened.score_path(m) for m in opened.split("train")],
-                                     TokenizerConfig(vocab_size=700),
-                                     ["genre=pop", "genre=rock"])
+    tokenizer = MusicTokenizer.train(
+        [opened.score_path(m) for m in opened.split("train")],
+        TokenizerConfig(vocab_size=700),
+        ["genre=pop", "genre=rock"],
+    )
     tok_dir = tokenizer.save(tmp_path_factory.mktemp("tok"))
     return opened, tokenizer, tok_dir
 
@@ -50,8 +52,9 @@ def test_augment_transposes_pitched_tracks_only():
                 assert delta[0] == 0
             else:
                 shifts.add(int(delta[0]))
-            velocity = after.notes.numpy()["velocity"].astype(int) - before.notes.numpy()[
-                "velocity"]
+            velocity = (
+                after.notes.numpy()["velocity"].astype(int) - before.notes.numpy()["velocity"]
+            )
             assert np.all(np.abs(velocity) <= 8)
         assert len(shifts) == 1 and 1 <= abs(shifts.pop()) <= 5
         assert abs(out.tempos[0].qpm / score.tempos[0].qpm - 1) <= 0.0501
@@ -79,7 +82,7 @@ def test_splits_are_respected_and_cached(setup):
     assert again.path == train.path and np.array_equal(again.tokens, train.tokens)
     val_ids = [m.id for m in corpus.split("validation")]
     first = tokenizer.encode(corpus.score(corpus.split("validation")[0]))
-    assert np.array_equal(val.tokens[:len(first)], first) and val_ids
+    assert np.array_equal(val.tokens[: len(first)], first) and val_ids
 
 
 def test_windows_start_at_bars_and_carry_style(setup):
@@ -98,7 +101,7 @@ def test_windows_start_at_bars_and_carry_style(setup):
     ids, labels = data.window(0, n_bars - 1, 400)
     eos = int(np.flatnonzero(ids == tokenizer.eos_id)[0])
     assert labels[eos] == tokenizer.eos_id
-    assert np.all(ids[eos + 1:] == tokenizer.pad_id) and np.all(labels[eos + 1:] == IGNORE_INDEX)
+    assert np.all(ids[eos + 1 :] == tokenizer.pad_id) and np.all(labels[eos + 1 :] == IGNORE_INDEX)
 
 
 def test_sampling_is_a_function_of_the_seed(setup):
@@ -118,6 +121,10 @@ def test_mixture_draws_rows_from_each_part(setup):
     ids, labels = mixture.sample(np.random.default_rng(1), 16, 32)
     assert ids.shape == labels.shape == (16, 32) and mixture.n_tokens == train.n_tokens
     only_val = TokenMixture([train, val], [0.0, 1.0]).sample(np.random.default_rng(2), 4, 400)
-    val_tokens = set(np.asarray(val.tokens).tolist()) | {tokenizer.eos_id, tokenizer.pad_id,
-                                                          tokenizer.bos_id, *tokenizer.style_ids()}
+    val_tokens = set(np.asarray(val.tokens).tolist()) | {
+        tokenizer.eos_id,
+        tokenizer.pad_id,
+        tokenizer.bos_id,
+        *tokenizer.style_ids(),
+    }
     assert set(only_val[0].ravel().tolist()) <= val_tokens

@@ -186,6 +186,7 @@ def _pretrain(out: Path, plan: DemoConfig) -> dict:
 
 
 def _finetune(out: Path, plan: DemoConfig) -> dict:
+    from tribute.modeldir import read_record
     from tribute.train.data import DataConfig
     from tribute.train.finetune import FinetuneConfig, finetune
     from tribute.train.loop import TrainConfig
@@ -217,14 +218,14 @@ def _finetune(out: Path, plan: DemoConfig) -> dict:
         force=not resume,
         log=_indent,
     )
-    record = json.loads((target / "training.json").read_text(encoding="utf-8"))
+    record = read_record(target)
     return {
         "model": str(target / "merged"),
         "adapter": str(target),
-        "summary": record.get("summary", {}),
+        "summary": record.summary,
         "epochs": [
             {k: h.get(k) for k in ("step", "val_loss", "probe_train_copy", "probe_heldout_copy")}
-            for h in record["result"]["history"]
+            for h in record.result["history"]
         ],
     }
 
@@ -251,14 +252,14 @@ def _compose(out: Path, plan: DemoConfig) -> dict:
     return {
         "songs": [
             {
-                "midi": str(out / "songs" / r["midi"]) if r.get("midi") else None,
-                "verdict": r.get("verdict"),
-                "rejected": len(r.get("rejected", [])),
-                "lead_run": (
-                    ((r.get("originality") or {}).get("roles") or {}).get("lead") or {}
-                ).get("length"),
-                "nearest": (r.get("nearest") or [{}])[0].get("title"),
-                "music_seconds": r.get("timings", {}).get("music_seconds"),
+                "midi": str(out / "songs" / r.midi) if r.midi else None,
+                "verdict": r.verdict,
+                "rejected": len(r.rejected),
+                "lead_run": (((r.originality or {}).get("roles") or {}).get("lead") or {}).get(
+                    "length"
+                ),
+                "nearest": (r.nearest or [{}])[0].get("title"),
+                "music_seconds": r.timings.get("music_seconds"),
             }
             for r in records
         ]
@@ -280,18 +281,16 @@ def _render(out: Path, composed: dict) -> dict:
 
 
 def _evaluate(out: Path, plan: DemoConfig) -> dict:
-    from tribute.evaluation import evaluate
+    from tribute.evaluation import EvaluateConfig, evaluate
 
     report = evaluate(
         out / "models" / "bach" / "merged",
         out / "corpora" / "bach-50",
         out / "corpora" / "genre",
         out / "evaluation",
-        n=plan.evaluate_n,
-        quick=True,
-        seed=plan.seed,
+        EvaluateConfig(n=plan.evaluate_n, quick=True, seed=plan.seed),
         log=_indent,
-    )
+    ).to_json()
     nll = report.get("nll") or {}
     return {
         "report": str(out / "evaluation" / "report.md"),

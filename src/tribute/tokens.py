@@ -27,6 +27,7 @@ import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from symusic import Score
@@ -98,15 +99,20 @@ def _miditok_config(settings: TokenizerConfig):
 class MusicTokenizer:
     """MidiTok tokenizer + style block; the only way tribute turns scores into ids and back."""
 
-    miditok: object  # miditok.REMI
+    miditok: Any  # miditok.REMI
     settings: TokenizerConfig
     styles: list[str] = field(default_factory=list)
+    path: Path | None = field(default=None, compare=False)  # folder it was loaded from/saved to
 
     # ---------------------------------------------------------------- construction and files
 
     @classmethod
-    def train(cls, score_paths: Iterable[str | Path], settings: TokenizerConfig,
-              styles: Sequence[str] = ()) -> MusicTokenizer:
+    def train(
+        cls,
+        score_paths: Iterable[str | Path],
+        settings: TokenizerConfig,
+        styles: Sequence[str] = (),
+    ) -> MusicTokenizer:
         """Train the BPE/Unigram vocabulary on MIDI files (at most ``max_training_files``)."""
         from miditok import REMI
 
@@ -130,19 +136,23 @@ class MusicTokenizer:
             path = path / TOKENIZER_DIR
         styles_file = path / STYLES_FILE
         if not styles_file.is_file() or not (path / MIDITOK_FILE).is_file():
-            raise TributeError(f"{path} holds no tribute tokenizer "
-                               f"({STYLES_FILE} + {MIDITOK_FILE})")
+            raise TributeError(
+                f"{path} holds no tribute tokenizer ({STYLES_FILE} + {MIDITOK_FILE})"
+            )
         header = json.loads(styles_file.read_text(encoding="utf-8"))
         if header.get("format") != FORMAT or header.get("version", 0) > FORMAT_VERSION:
             raise TributeError(f"{styles_file} is not a tokenizer this tribute can read")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             tokenizer = REMI(params=path / MIDITOK_FILE)
-        loaded = cls(tokenizer, TokenizerConfig.from_json(header["settings"]),
-                     list(header["styles"]))
+        loaded = cls(
+            tokenizer, TokenizerConfig.from_json(header["settings"]), list(header["styles"]), path
+        )
         if len(tokenizer) != header["music_vocab_size"]:
-            raise TributeError(f"{path}: MidiTok vocabulary size {len(tokenizer)} differs from "
-                               f"the recorded {header['music_vocab_size']}")
+            raise TributeError(
+                f"{path}: MidiTok vocabulary size {len(tokenizer)} differs from "
+                f"the recorded {header['music_vocab_size']}"
+            )
         return loaded
 
     def save(self, path: str | Path) -> Path:
@@ -153,11 +163,17 @@ class MusicTokenizer:
             warnings.simplefilter("ignore")
             self.miditok.save(path / MIDITOK_FILE)
         atomic_write_text(path / STYLES_FILE, json.dumps(self._header(), indent=1) + "\n")
+        self.path = path
         return path
 
     def _header(self) -> dict:
-        return {"format": FORMAT, "version": FORMAT_VERSION, "settings": self.settings.to_json(),
-                "music_vocab_size": self.music_vocab_size, "styles": list(self.styles)}
+        return {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "settings": self.settings.to_json(),
+            "music_vocab_size": self.music_vocab_size,
+            "styles": list(self.styles),
+        }
 
     @property
     def fingerprint(self) -> str:
@@ -270,8 +286,7 @@ class MusicTokenizer:
                 repaired = _grammatical([t for i in music for t in self.base_tokens(i)])
                 if self.miditok.is_trained:
                     return self._checked(self.miditok.decode(self._ids_of_base(repaired)))
-                return self._checked(self.miditok.decode(
-                    [self.miditok.vocab[t] for t in repaired]))
+                return self._checked(self.miditok.decode([self.miditok.vocab[t] for t in repaired]))
             except Exception:  # the last resort must not raise either
                 return _empty_score()
 

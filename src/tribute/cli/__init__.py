@@ -45,6 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def given(args: argparse.Namespace, *names: str) -> dict:
+    """The named options the user actually gave (not None): passed to a config class, so that
+    every default lives in one place, the config's fields."""
+    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+
+
 def _version() -> str:
     from tribute import __version__
 

@@ -54,8 +54,8 @@ def run(args: argparse.Namespace) -> int:
         augment_copies=args.augment_copies,
         seed=args.seed,
     )
-    result = ablate(args.genre_corpus, args.artist_corpus, args.out, config)
-    from pathlib import Path
+    from tribute.train.ablate import report_markdown
 
-    print((Path(args.out) / "ablation.md").read_text(encoding="utf-8"))
-    return 0 if result else 1
+    result = ablate(args.genre_corpus, args.artist_corpus, args.out, config)
+    print(report_markdown(result.to_json()))
+    return 0

@@ -17,18 +17,30 @@ from the corpus's own songs (each against the rest without its family)."""
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "check", help="check songs for copied passages against corpora",
+        "check",
+        help="check songs for copied passages against corpora",
         description="Longest copied run per role (melody, bass, other parts, chords, drums), "
-                    "n-gram novelty and a verdict for each song.",
-        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("songs", nargs="+", metavar="SONG",
-                        help="song files (MIDI, MusicXML, ABC, kern, Guitar Pro), or folders "
-                             "of MIDI files")
-    parser.add_argument("--against", nargs="+", required=True, metavar="CORPUS",
-                        help="corpus directories (from `tribute corpus build`)")
+        "n-gram novelty and a verdict for each song.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "songs",
+        nargs="+",
+        metavar="SONG",
+        help="song files (MIDI, MusicXML, ABC, kern, Guitar Pro), or folders of MIDI files",
+    )
+    parser.add_argument(
+        "--against",
+        nargs="+",
+        required=True,
+        metavar="CORPUS",
+        help="corpus directories (from `tribute corpus build`)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON record")
-    parser.add_argument("--rebuild", action="store_true",
-                        help="rebuild the corpus index from scratch")
+    parser.add_argument(
+        "--rebuild", action="store_true", help="rebuild the corpus index from scratch"
+    )
     parser.set_defaults(func=run)
 
 

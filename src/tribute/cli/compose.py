@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--style",
         help="style token: key=value or a value (default: the model's fine-tuned style, else none)",
     )
-    parser.add_argument("-n", type=int, default=1, help="number of songs (default 1)")
+    parser.add_argument("-n", type=int, help="number of songs (default 1)")
     shape = parser.add_mutually_exclusive_group()
     shape.add_argument("--bars", type=int, help="song length in bars (default 16)")
     shape.add_argument(
@@ -38,7 +38,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         'chorus:8"; a section name that returns repeats',
     )
     parser.add_argument(
-        "--vary-repeats", action="store_true", help="resample the last bar of each repeated section"
+        "--vary-repeats",
+        action="store_true",
+        default=None,
+        help="resample the last bar of each repeated section",
     )
     parser.add_argument("--tempo", type=float, help="tempo in bpm (quarter notes)")
     parser.add_argument("--key", help='scale for pitched tracks, e.g. "E minor", "Bb major"')
@@ -50,10 +53,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "vocals, voices, or a GM program number",
     )
     parser.add_argument("--primer", help="a MIDI (or any readable) file whose bars open the song")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the first song (default 0)")
-    parser.add_argument("--temperature", type=float, default=1.0)
-    parser.add_argument("--top-p", type=float, default=0.95)
-    parser.add_argument("--batch-size", type=int, default=4, help="songs sampled together")
+    parser.add_argument("--seed", type=int, help="seed of the first song (default 0)")
+    parser.add_argument("--temperature", type=float, help="sampling temperature (default 1.0)")
+    parser.add_argument("--top-p", type=float, help="nucleus sampling mass (default 0.95)")
+    parser.add_argument("--batch-size", type=int, help="songs sampled together (default 4)")
     parser.add_argument(
         "--no-guard", action="store_true", help="do not check songs against the training corpora"
     )
@@ -64,12 +67,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="corpora for the guard (default: the model's training corpora)",
     )
     parser.add_argument(
-        "--max-retries", type=int, default=3, help="resamples of a song judged a copy (default 3)"
+        "--max-retries", type=int, help="resamples of a song judged a copy (default 3)"
     )
-    parser.add_argument("--name", default="song", help="file name stem (default song)")
+    parser.add_argument("--name", help="file name stem (default song)")
     parser.add_argument(
         "--render",
         action="store_true",
+        default=None,
         help="also write a WAV mix, a piano-roll PNG and the score per song",
     )
     parser.add_argument("--device", help="torch device, e.g. cuda (default cpu)")
@@ -78,6 +82,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from tribute.cli import given
     from tribute.composition import (
         ComposeConfig,
         Controls,
@@ -87,41 +92,34 @@ def run(args: argparse.Namespace) -> int:
         parse_tempo,
         parse_time_signature,
     )
-    from tribute.composition.controls import scale_pitch_classes
-    from tribute.errors import TributeError
 
-    if args.key is not None:
-        scale_pitch_classes(args.key)  # a bad key fails before the model loads
-    if not 0 < args.top_p <= 1 or args.temperature <= 0:
-        raise TributeError("--temperature must be > 0 and --top-p in (0, 1]")
-    if args.batch_size < 1 or args.max_retries < 0:
-        raise TributeError("--batch-size must be ≥ 1 and --max-retries ≥ 0")
     controls = Controls(
         form=parse_form(args.form, args.bars),
         tempo_qpm=parse_tempo(args.tempo),
-        key=args.key,
         time_signature=parse_time_signature(args.time),
         instruments=parse_instruments(args.instruments),
-        temperature=args.temperature,
-        top_p=args.top_p,
-        vary_repeats=args.vary_repeats,
+        **given(args, "key", "temperature", "top_p", "vary_repeats"),
     )
-    options = ComposeConfig(
-        n=args.n,
-        style=args.style,
-        seed=args.seed,
-        batch_size=args.batch_size,
-        primer=args.primer,
+    config = ComposeConfig(
         guard=not args.no_guard,
         against=tuple(args.against) if args.against else None,
-        max_retries=args.max_retries,
-        name=args.name,
-        device=args.device,
-        render=args.render,
+        **given(
+            args,
+            "n",
+            "style",
+            "seed",
+            "batch_size",
+            "primer",
+            "max_retries",
+            "name",
+            "device",
+            "render",
+        ),
     )
+    quiet = args.json
     records = compose(
-        args.model, args.out, controls, options, log=(lambda *a, **k: None) if args.json else print
+        args.model, args.out, controls, config, log=(lambda *a, **k: None) if quiet else print
     )
     if args.json:
-        print(json.dumps(records, indent=1))
-    return 0 if all(r.get("midi") for r in records) else 1
+        print(json.dumps([r.to_json() for r in records], indent=1))
+    return 0 if all(r.ok for r in records) else 1

@@ -1,4 +1,4 @@
-"""`tribute evaluate MODEL --artist CORPUS --genre CORPUS --out DIR`: the EVALUATION.md report."""
+"""`tribute evaluate MODEL --artist CORPUS --genre CORPUS --out DIR` (docs/evaluation.md)."""
 
 from __future__ import annotations
 
@@ -21,37 +21,57 @@ short pieces and relaxed thresholds (a smoke run, said so in the report). An abl
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "evaluate", help="evaluate a style model: style, originality, transfer (P1-P7)",
+        "evaluate",
+        help="evaluate a style model: style, originality, transfer (P1-P7)",
         description="Generate pieces with a style model and judge them against the artist's "
-                    "held-out songs and baselines computed in the same run (EVALUATION.md).",
-        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+        "held-out songs and baselines computed in the same run (docs/evaluation.md).",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("model", help="model folder (from tribute pretrain / finetune)")
-    parser.add_argument("--artist", required=True, metavar="CORPUS",
-                        help="the artist corpus the model was fine-tuned on (its held-out split "
-                             "is the reference)")
-    parser.add_argument("--genre", required=True, metavar="CORPUS",
-                        help="the genre corpus (originality reference, acceptance negatives)")
-    parser.add_argument("-n", type=int, default=100, help="pieces to generate (default 100)")
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke run: at most 32 pieces of at most 8 bars, relaxed thresholds")
+    parser.add_argument(
+        "--artist",
+        required=True,
+        metavar="CORPUS",
+        help="the artist corpus the model was fine-tuned on (its held-out split is the reference)",
+    )
+    parser.add_argument(
+        "--genre",
+        required=True,
+        metavar="CORPUS",
+        help="the genre corpus (originality reference, acceptance negatives)",
+    )
+    parser.add_argument("-n", type=int, help="pieces to generate (default 100)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        default=None,
+        help="smoke run: at most 32 pieces of at most 8 bars, relaxed thresholds",
+    )
     parser.add_argument("--style", help="style to generate (default: the model's own)")
-    parser.add_argument("--bars", type=int,
-                        help="bars per piece (default: median length of the held-out songs)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--batch-size", type=int, default=8, help="pieces generated at once")
-    parser.add_argument("--prompts", type=int,
-                        help="2-bar prompts per group (training, held-out) for the extraction "
-                             "test P6 (default 16; quick 4)")
+    parser.add_argument(
+        "--bars", type=int, help="bars per piece (default: median length of the held-out songs)"
+    )
+    parser.add_argument("--seed", type=int, help="first sampling seed (default 0)")
+    parser.add_argument("--batch-size", type=int, help="pieces generated at once (default 8)")
+    parser.add_argument(
+        "--prompts",
+        type=int,
+        help="2-bar prompts per group (training, held-out) for the extraction "
+        "test P6 (default 16; quick 4)",
+    )
     parser.add_argument("--out", required=True, metavar="DIR", help="report folder")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from tribute.evaluation import evaluate
+    from tribute.cli import given
+    from tribute.evaluation import EvaluateConfig, evaluate
 
-    result = evaluate(args.model, args.artist, args.genre, args.out, n=args.n, quick=args.quick,
-                      style=args.style, bars=args.bars, seed=args.seed,
-                      batch_size=args.batch_size, prompts=args.prompts)
-    for c in result["criteria"]:
+    config = EvaluateConfig(
+        **given(args, "n", "quick", "style", "bars", "seed", "batch_size", "prompts")
+    )
+    result = evaluate(args.model, args.artist, args.genre, args.out, config)
+    for c in result.criteria:
         print(f"{c['id']} {c['name']}: {c['status']}")
     return 0

@@ -20,5 +20,5 @@ def run_info(args: argparse.Namespace) -> int:
     from tribute.modeldir import model_info
 
     text, record = model_info(args.model)
-    print(json.dumps(record, indent=1) if args.json else text)
+    print(json.dumps(record.to_json(), indent=1) if args.json else text)
     return 0

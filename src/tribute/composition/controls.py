@@ -15,6 +15,7 @@ from tribute.music import INSTRUMENT_PROGRAMS, scale_pitch_classes
 
 MAX_BARS = 512
 
+
 @dataclass(frozen=True)
 class Section:
     name: str
@@ -33,6 +34,15 @@ class Controls:
     temperature: float = 1.0
     top_p: float = 0.95
     vary_repeats: bool = False
+
+    def __post_init__(self) -> None:
+        if self.temperature <= 0 or not 0 < self.top_p <= 1:
+            raise TributeError("--temperature must be > 0 and --top-p in (0, 1]")
+        if self.key is not None:
+            scale_pitch_classes(self.key)  # a bad key fails before any model loads
+        if self.instruments is not None:
+            for name in self.instruments:
+                instrument_programs(name)
 
     @property
     def bars(self) -> int:

@@ -2,9 +2,10 @@
 
 A hand-written loop over the Hugging Face model's forward with a ``DynamicCache``: at the
 model sizes tribute runs on a CPU, per-step overhead rather than arithmetic dominates, and
-``generate()`` spends much of each step on generality (STACK.md: 208 vs 525 tokens/s at batch 1
-for a 5 M-parameter Llama on 2 cores). Rows of a batch are left-padded with their own position
-ids, and each row draws from its own seeded generator, so a song depends on its seed only.
+``generate()`` spends much of each step on generality (docs/dependencies.md: 208 vs 525
+tokens/s at batch 1 for a 5 M-parameter Llama on 2 cores). Rows of a batch are left-padded
+with their own position ids, and each row draws from its own seeded generator, so a song
+depends on its seed only.
 
 Controls are a boolean mask over the vocabulary (:mod:`tribute.composition.vocab`); on top of it a
 section must open with a bar, a bar that runs past ``max_tokens_per_bar`` is closed, and a row
@@ -25,7 +26,7 @@ from tribute.model import inference_threads
 class SamplerConfig:
     temperature: float = 1.0
     top_p: float = 0.95
-    max_tokens_per_bar: int = 384  # dense band bars are ~130 BPE tokens (STACK.md)
+    max_tokens_per_bar: int = 384  # dense band bars are ~130 BPE tokens (docs/dependencies.md)
 
 
 @dataclass

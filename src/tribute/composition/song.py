@@ -10,28 +10,32 @@ model's training corpora; a ``copy`` is rejected and resampled with the next see
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from symusic import Score, Tempo, TextMeta, TimeSignature
 
 from tribute.composition.controls import Controls
+from tribute.composition.record import SongRecord, jsonable
 from tribute.composition.sampler import BarSampler, SamplerConfig
 from tribute.composition.vocab import TokenTable
 from tribute.errors import TributeError
 from tribute.modeldir import StyleModel, load_style_model, resolve_style
 from tribute.music import first_meter
-from tribute.paths import atomic_write_text
 
 RETRY_SEED_STEP = 1_000_003  # retry k of song seed s uses s + k · this
+REFUSED = "refused: every candidate copied a training song"
 
 
 @dataclass(frozen=True)
 class ComposeConfig:
+    """How many songs, from which seed, with which guard; the musical controls are
+    :class:`~tribute.composition.controls.Controls`."""
+
     n: int = 1
     style: str | None = None
     seed: int = 0
@@ -44,6 +48,48 @@ class ComposeConfig:
     device: str | None = None
     render: bool = False  # also write WAV, piano roll and score beside each song
 
+    def __post_init__(self) -> None:
+        if self.n < 1:
+            raise TributeError("-n must be at least 1")
+        if self.batch_size < 1 or self.max_retries < 0:
+            raise TributeError("--batch-size must be ≥ 1 and --max-retries ≥ 0")
+
+
+@dataclass(frozen=True)
+class Primer:
+    """The opening bars a song continues: tokens, bar count and the programs they use."""
+
+    tokens: tuple[int, ...]
+    bars: int
+    programs: frozenset[int]
+    source: str | None = None
+
+    @classmethod
+    def read(cls, path: str | Path, tokenizer, table: TokenTable) -> Primer:
+        """A primer file in any format the corpus reads."""
+        from tribute.corpus.normalize import normalize
+        from tribute.corpus.readers import SkipFile, read
+
+        source = Path(path)
+        if not source.is_file():
+            raise TributeError(f"primer {path} does not exist")
+        try:
+            score, _ = normalize(read(source, source.read_bytes())[0])
+        except SkipFile as exc:
+            raise TributeError(f"primer {path}: {exc}") from None
+        return cls.of_score(score, tokenizer, table, str(path))
+
+    @classmethod
+    def of_score(
+        cls, score: Score, tokenizer, table: TokenTable, source: str | None = None
+    ) -> Primer:
+        tokens = [int(t) for t in tokenizer.encode(score)]
+        bars = int(table.bar_start[np.asarray(tokens, dtype=np.int64)].sum()) if tokens else 0
+        if not bars:
+            raise TributeError(f"primer {source or ''} has no notes this model can encode")
+        programs = frozenset(-1 if t.is_drum else int(t.program) for t in score.tracks)
+        return cls(tuple(tokens), bars, programs, source)
+
 
 @dataclass
 class Candidate:
@@ -51,7 +97,7 @@ class Candidate:
     tokens: list[int]
     score: Score
     sections: list[dict]
-    report: object | None = None
+    report: Any = None  # tribute.originality.Report once the guard has checked it
     dropped_notes: int = 0  # notes on instruments the controls exclude (the grammar prevents them)
 
 
@@ -61,52 +107,61 @@ class Composer:
 
     style_model: StyleModel
     controls: Controls
-    options: ComposeConfig
+    config: ComposeConfig
+    table: TokenTable
     styles: list[str] = field(default_factory=list)
-    primer_tokens: list[int] = field(default_factory=list)
-    primer_bars: int = 0
-    checker: object | None = None
+    primer: Primer | None = None
+    checker: Any = None  # tribute.originality.Checker, when the guard is on
 
     @classmethod
     def open(
-        cls, model_path: str | Path, controls: Controls, options: ComposeConfig, log=print
+        cls,
+        model: str | Path | StyleModel,
+        controls: Controls,
+        config: ComposeConfig | None = None,
+        log=print,
     ) -> Composer:
-        style_model = load_style_model(model_path, options.device)
+        """Compile ``controls`` for a model (a folder, or one already loaded)."""
+        config = config or ComposeConfig()
+        style_model = (
+            model if isinstance(model, StyleModel) else load_style_model(model, config.device)
+        )
         tokenizer = style_model.tokenizer
-        styles = resolve_style(tokenizer, options.style, style_model.default_style)
-        composer = cls(style_model, controls, options, styles)
-        composer._table = TokenTable.of(tokenizer)
-        programs = controls.programs()
-        if options.primer:
-            composer.primer_tokens, composer.primer_bars, primer_programs = _primer(
-                options.primer, tokenizer, composer._table
-            )
-            if programs is not None and not primer_programs <= programs:
-                raise TributeError(
-                    f"the primer uses programs {sorted(primer_programs - programs)}"
-                    f" outside --instruments {','.join(controls.instruments)}"
-                )
-            programs = programs if programs is not None else primer_programs
-        composer._programs = programs
-        composer._allowed = composer._table.allowed(controls, programs)
-        if options.guard:
-            composer.checker = _checker(style_model, options.against, log)
+        styles = resolve_style(tokenizer, config.style, style_model.default_style)
+        table = TokenTable.of(tokenizer)
+        primer = Primer.read(config.primer, tokenizer, table) if config.primer else None
+        composer = cls(style_model, controls, config, table, styles, primer)
+        composer._allowed(primer)  # an impossible request fails before any sampling
+        if config.guard:
+            composer.checker = _checker(style_model, config.against, log)
         return composer
+
+    def _allowed(self, primer: Primer | None) -> tuple[frozenset[int] | None, np.ndarray]:
+        """The programs a song may use and the token mask of the controls, given a primer."""
+        programs = self.controls.programs()
+        if primer is not None:
+            if programs is not None and not primer.programs <= programs:
+                raise TributeError(
+                    f"the primer uses programs {sorted(primer.programs - programs)}"
+                    f" outside --instruments {','.join(self.controls.instruments or ())}"
+                )
+            programs = programs if programs is not None else primer.programs
+        return programs, self.table.allowed(self.controls, programs)
 
     # ---------------------------------------------------------------------------------------
 
-    def compose(self, out: str | Path, log=print) -> list[dict]:
+    def compose(self, out: str | Path, log=print) -> list[SongRecord]:
         """Write ``n`` songs (``NAME-01.mid`` + ``NAME-01.json`` …) into ``out``."""
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
-        records = []
-        for first in range(0, self.options.n, self.options.batch_size):
-            indices = list(range(first, min(self.options.n, first + self.options.batch_size)))
+        records: list[SongRecord] = []
+        for first in range(0, self.config.n, self.config.batch_size):
+            indices = list(range(first, min(self.config.n, first + self.config.batch_size)))
             records += self._batch(indices, out, log)
-        if self.options.render:
+        if self.config.render:
             from tribute.rendering import band_outputs, render
 
-            midis = [out / r["midi"] for r in records if r.get("midi")]
+            midis = [out / r.midi for r in records if r.midi]
             for result in render(midis, out, band_outputs()) if midis else []:
                 problems = [result.error] if result.error else result.warnings
                 log(
@@ -115,12 +170,12 @@ class Composer:
                 )
         return records
 
-    def _batch(self, indices: list[int], out: Path, log) -> list[dict]:
-        seeds = {i: self.options.seed + i for i in indices}
+    def _batch(self, indices: list[int], out: Path, log) -> list[SongRecord]:
+        seeds = {i: self.config.seed + i for i in indices}
         rejected: dict[int, list[dict]] = {i: [] for i in indices}
         accepted: dict[int, tuple[Candidate, dict]] = {}
         pending = list(indices)
-        for attempt in range(self.options.max_retries + 1):
+        for attempt in range(self.config.max_retries + 1):
             started = time.perf_counter()
             candidates, forward = self.generate(
                 [seeds[i] + attempt * RETRY_SEED_STEP for i in pending]
@@ -135,8 +190,7 @@ class Composer:
                     "forward_tokens": forward,
                     "music_seconds": round(candidate.score.to("second").end(), 2),
                 }
-                verdict = self._check(candidate, i)
-                if verdict == "copy":
+                if self._check(candidate, i) == "copy":
                     rejected[i].append(_rejection(candidate))
                     log(
                         f"{self._name(i)}: candidate (seed {candidate.seed}) rejected as a copy "
@@ -147,22 +201,25 @@ class Composer:
             pending = [i for i in pending if i not in accepted]
             if not pending:
                 break
-        records = []
-        for i in indices:
-            if i in accepted:
-                candidate, timing = accepted[i]
-                records.append(self._write(out, i, candidate, rejected[i], timing, log))
-            else:
-                records.append(self._write_refusal(out, i, rejected[i], log))
-        return records
+        return [
+            self._write(out, i, *accepted[i], rejected[i], log)
+            if i in accepted
+            else self._write_refusal(out, i, rejected[i], log)
+            for i in indices
+        ]
 
-    def generate(self, seeds: list[int]) -> tuple[list[Candidate], int]:
-        """One candidate per seed (a batch), and the tokens pushed through the model."""
+    def generate(
+        self, seeds: list[int], primer: Primer | None = None
+    ) -> tuple[list[Candidate], int]:
+        """One candidate per seed (a batch), and the tokens pushed through the model.
+        ``primer`` overrides the composer's own (e.g. evaluation's prefix prompts)."""
+        primer = primer or self.primer
+        programs, allowed = self._allowed(primer)
         tokenizer = self.style_model.tokenizer
         sampler = BarSampler(
             self.style_model.model,
-            self._allowed,
-            self._table,
+            allowed,
+            self.table,
             tokenizer.pad_id,
             tokenizer.bos_id,
             self.style_model.context_tokens,
@@ -171,10 +228,11 @@ class Composer:
         generators = [torch.Generator().manual_seed(s) for s in seeds]
         style_ids = [tokenizer.style_id(*s.split("=", 1)) for s in self.styles]
         prefix = tokenizer.prompt(style_ids)
-        histories = [list(self.primer_tokens) for _ in seeds]
+        primer_bars = primer.bars if primer else 0
+        histories = [list(primer.tokens) if primer else [] for _ in seeds]
         first_of: dict[str, list[list[int]]] = {}
         sections: list[dict] = []
-        bar = self.primer_bars
+        bar = primer_bars
         for section in self.controls.form:
             if section.name not in first_of:
                 new = sampler.bars(
@@ -203,7 +261,7 @@ class Composer:
             bar += section.bars
         candidates = []
         for seed, history in zip(seeds, histories, strict=True):
-            score, dropped = self._score(history, sections)
+            score, dropped = self._score(history, sections, programs, primer_bars)
             candidates.append(
                 Candidate(seed, history, score, list(sections), dropped_notes=dropped)
             )
@@ -211,13 +269,13 @@ class Composer:
 
     def _bars_of(self, tokens: list[int], bars: int) -> list[int]:
         """The first ``bars`` bars of a token list."""
-        starts = np.flatnonzero(self._table.bar_start[np.asarray(tokens, dtype=np.int64)])
+        starts = np.flatnonzero(self.table.bar_start[np.asarray(tokens, dtype=np.int64)])
         return tokens[: starts[bars]] if len(starts) > bars else list(tokens)
 
     def _vary_last_bar(self, sampler, prefix, histories, repeats, generators):
         heads = []
         for tokens in repeats:
-            starts = np.flatnonzero(self._table.bar_start[np.asarray(tokens, dtype=np.int64)])
+            starts = np.flatnonzero(self.table.bar_start[np.asarray(tokens, dtype=np.int64)])
             heads.append(tokens[: starts[-1]] if len(starts) else list(tokens))
         tails = sampler.bars(
             [prefix + h + head for h, head in zip(histories, heads, strict=True)],
@@ -227,15 +285,19 @@ class Composer:
         )
         return [head + tail for head, tail in zip(heads, tails, strict=True)]
 
-    def _score(self, tokens: list[int], sections: list[dict]) -> tuple[Score, int]:
+    def _score(
+        self,
+        tokens: list[int],
+        sections: list[dict],
+        programs: frozenset[int] | None,
+        primer_bars: int,
+    ) -> tuple[Score, int]:
         """Decode, then make the controls exact: tempo, time signature, bars, markers,
         instruments; returns the score and how many notes an excluded instrument had."""
         score = self.style_model.tokenizer.decode(tokens)
         dropped = 0
-        if self._programs is not None:
-            keep = [
-                t for t in score.tracks if (-1 if t.is_drum else int(t.program)) in self._programs
-            ]
+        if programs is not None:
+            keep = [t for t in score.tracks if (-1 if t.is_drum else int(t.program)) in programs]
             dropped = score.note_num() - sum(t.note_num() for t in keep)
             score.tracks = keep
         if self.controls.time_signature is not None:
@@ -246,7 +308,7 @@ class Composer:
         if not len(score.time_signatures):
             score.time_signatures = [TimeSignature(0, meter.numerator, meter.denominator)]
         bar_ticks = meter.bar_ticks(score.tpq)
-        total_bars = self.primer_bars + self.controls.bars
+        total_bars = primer_bars + self.controls.bars
         end = total_bars * bar_ticks
         for track in score.tracks:
             kept = [n for n in track.notes if n.time < end]
@@ -255,7 +317,7 @@ class Composer:
             track.notes = kept
         score.tracks = [t for t in score.tracks if t.note_num() > 0]
         markers = [TextMeta(s["start_bar"] * bar_ticks, s["name"]) for s in sections]
-        if self.primer_bars:
+        if primer_bars:
             markers.insert(0, TextMeta(0, "primer"))
         markers.append(TextMeta(end, "end"))
         score.markers = markers
@@ -273,28 +335,39 @@ class Composer:
         return candidate.report.verdict
 
     def _name(self, index: int) -> str:
-        return f"{self.options.name}-{index + 1:02d}"
+        return f"{self.config.name}-{index + 1:02d}"
+
+    def _record(self, index: int, **fields) -> SongRecord:
+        """A record with this composer's identity (model, styles, controls, primer)."""
+        return SongRecord(
+            song=self._name(index),
+            model=str(self.style_model.path.resolve()),
+            styles=self.styles,
+            controls=self.controls.to_json(),
+            tokenizer=self.style_model.tokenizer.fingerprint,
+            requested_seed=self.config.seed + index,
+            primer=self.config.primer,
+            primer_bars=self.primer.bars if self.primer else 0,
+            **fields,
+        )
 
     def _write(
-        self, out: Path, index: int, candidate: Candidate, rejected: list[dict], timing: dict, log
-    ) -> dict:
-        name = self._name(index)
-        midi = out / f"{name}.mid"
+        self, out: Path, index: int, candidate: Candidate, timing: dict, rejected: list[dict], log
+    ) -> SongRecord:
+        midi = out / f"{self._name(index)}.mid"
         candidate.score.dump_midi(str(midi))
         music_s = timing["music_seconds"]
         timing["realtime_factor"] = (
             round(music_s / timing["seconds"], 2) if timing["seconds"] else None
         )
         report = candidate.report
-        record = {
-            **self._identity(),
-            "song": name,
-            "midi": midi.name,
-            "seed": candidate.seed,
-            "requested_seed": self.options.seed + index,
-            "form": candidate.sections,
-            "bars": self.primer_bars + self.controls.bars,
-            "tracks": [
+        record = self._record(
+            index,
+            midi=midi.name,
+            seed=candidate.seed,
+            form=candidate.sections,
+            bars=(self.primer.bars if self.primer else 0) + self.controls.bars,
+            tracks=[
                 {
                     "name": t.name,
                     "program": int(t.program),
@@ -303,86 +376,43 @@ class Composer:
                 }
                 for t in candidate.score.tracks
             ],
-            "notes": int(candidate.score.note_num()),
-            "dropped_notes": candidate.dropped_notes,
-            "guard": "on" if self.checker is not None else "off (--no-guard)",
-            "verdict": report.verdict if report else None,
-            "originality": _jsonable(report.to_json()) if report else None,
-            "nearest": _jsonable(report.nearest[:3]) if report else None,
-            "rejected": rejected,
-            "timings": timing,
-        }
-        atomic_write_text(out / f"{name}.json", json.dumps(record, indent=1) + "\n")
+            notes=int(candidate.score.note_num()),
+            dropped_notes=candidate.dropped_notes,
+            guard="on" if self.checker is not None else "off (--no-guard)",
+            verdict=report.verdict if report else None,
+            originality=jsonable(report.to_json()) if report else None,
+            nearest=jsonable(report.nearest[:3]) if report else None,
+            rejected=rejected,
+            timings=timing,
+        )
+        record.write(out)
         verdict = f", originality: {report.verdict}" if report else ", guard off"
         log(
-            f"{midi}: {len(candidate.score.tracks)} tracks, {record['notes']} notes, "
+            f"{midi}: {len(candidate.score.tracks)} tracks, {record.notes} notes, "
             f"{music_s:.0f} s of music in {timing['seconds']:.1f} s{verdict}"
             + (f", {len(rejected)} candidate(s) rejected" if rejected else "")
         )
         return record
 
-    def _write_refusal(self, out: Path, index: int, rejected: list[dict], log) -> dict:
-        name = self._name(index)
-        record = {
-            **self._identity(),
-            "song": name,
-            "midi": None,
-            "requested_seed": self.options.seed + index,
-            "guard": "on",
-            "verdict": "refused: every candidate copied a training song",
-            "rejected": rejected,
-        }
-        atomic_write_text(out / f"{name}.json", json.dumps(record, indent=1) + "\n")
+    def _write_refusal(self, out: Path, index: int, rejected: list[dict], log) -> SongRecord:
+        record = self._record(index, midi=None, verdict=REFUSED, rejected=rejected)
+        record.write(out)
         log(
-            f"{name}: no original candidate in {len(rejected)} tries; nothing written "
-            f"(see {name}.json)"
+            f"{record.song}: no original candidate in {len(rejected)} tries; nothing written "
+            f"(see {record.song}.json)"
         )
         return record
 
-    def _identity(self) -> dict:
-        return {
-            "model": str(self.style_model.path.resolve()),
-            "styles": self.styles,
-            "controls": self.controls.to_json(),
-            "primer": self.options.primer,
-            "primer_bars": self.primer_bars,
-            "tokenizer": self.style_model.tokenizer.fingerprint,
-        }
-
 
 def compose(
-    model_path: str | Path,
+    model: str | Path | StyleModel,
     out: str | Path,
     controls: Controls | None = None,
-    options: ComposeConfig | None = None,
+    config: ComposeConfig | None = None,
     log=print,
-) -> list[dict]:
-    """Compose ``options.n`` songs with ``controls`` into folder ``out``; returns their records."""
-    controls = controls or Controls()
-    options = options or ComposeConfig()
-    if options.n < 1:
-        raise TributeError("-n must be at least 1")
-    return Composer.open(model_path, controls, options, log).compose(out, log)
-
-
-def _primer(path: str, tokenizer, table: TokenTable) -> tuple[list[int], int, frozenset[int]]:
-    """Tokens, bars and programs of a primer file (any format the corpus reads)."""
-    from tribute.corpus.normalize import normalize
-    from tribute.corpus.readers import SkipFile, read
-
-    source = Path(path)
-    if not source.is_file():
-        raise TributeError(f"primer {path} does not exist")
-    try:
-        score, _ = normalize(read(source, source.read_bytes())[0])
-    except SkipFile as exc:
-        raise TributeError(f"primer {path}: {exc}") from None
-    tokens = [int(t) for t in tokenizer.encode(score)]
-    bars = int(table.bar_start[np.asarray(tokens, dtype=np.int64)].sum()) if tokens else 0
-    if not bars:
-        raise TributeError(f"primer {path} has no notes this model can encode")
-    programs = frozenset(-1 if t.is_drum else int(t.program) for t in score.tracks)
-    return tokens, bars, programs
+) -> list[SongRecord]:
+    """Compose ``config.n`` songs with ``controls`` into folder ``out``; returns their records."""
+    return Composer.open(model, controls or Controls(), config, log).compose(out, log)
 
 
 def _checker(style_model: StyleModel, against, log):
@@ -409,7 +439,7 @@ def _rejection(candidate: Candidate) -> dict:
         "seed": candidate.seed,
         "verdict": report.verdict,
         "reasons": report.reasons,
-        "nearest": _jsonable(report.nearest[:1]),
+        "nearest": jsonable(report.nearest[:1]),
         "lead_run": report.lead_run,
     }
 
@@ -419,9 +449,3 @@ def _nearest_title(report) -> str:
         return "a training song"
     first = report.nearest[0]
     return str(first.get("title") or first.get("song_id") or first)
-
-
-def _jsonable(value):
-    return json.loads(
-        json.dumps(value, default=lambda v: v.item() if hasattr(v, "item") else str(v))
-    )

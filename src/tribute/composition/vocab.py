@@ -45,7 +45,6 @@ _FOLLOWS = {
     "Velocity": {"Duration"},
     "Duration": {"Bar", "Position", "Program"},
 }
-START = 0  # state index of "start" (not drum)
 
 
 def _kind(event: str) -> str:

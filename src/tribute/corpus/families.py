@@ -1,4 +1,4 @@
-"""Near-duplicate families and family-aware splits (EVALUATION.md §1).
+"""Near-duplicate families and family-aware splits (docs/evaluation.md §1).
 
 Two pieces are in one family when their melody interval 6-gram sets have Jaccard ≥ 0.2, or when
 they share a specific normalized title. Candidate pairs come from an inverted n-gram index, not

@@ -2,7 +2,7 @@
 
 Each reader turns its format into a ``symusic.Score`` at whatever resolution is natural and
 leaves quantization, caps and roles to :mod:`tribute.corpus.normalize`. Formats and the tool
-each uses (STACK.md):
+each uses (docs/dependencies.md):
 
 - MIDI (.mid .midi .kar, RIFF RMID unwrapped): symusic — ~0.4 ms per band song.
 - ABC: the ``abc2midi`` binary bundled in the symusic wheel, one call per file with every tune

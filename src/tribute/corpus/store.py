@@ -65,6 +65,14 @@ class Corpus:
     def name(self) -> str:
         return self.path.resolve().name
 
+    def labelled(self, labels: dict[str, str]) -> Corpus:
+        """A view of this corpus whose pieces all carry ``labels`` too (records copied: the
+        corpus itself is unchanged)."""
+        metas = [SongMeta.from_json(m.to_json()) for m in self.metas]
+        for meta in metas:
+            meta.labels = {**meta.labels, **labels}
+        return Corpus(self.path, self.config, metas)
+
     def split(self, name: str) -> list[SongMeta]:
         if name not in SPLITS:
             raise TributeError(f"unknown split {name!r}; choose one of {', '.join(SPLITS)}")

@@ -1,4 +1,4 @@
-"""Baselines a style model must beat, computed in the same run (EVALUATION.md §2B, §4).
+"""Baselines a style model must beat, computed in the same run (docs/evaluation.md §2B, §4).
 
 - **Markov-2**: a second-order Markov chain over the artist's training melodies, one token per
   note (interval in semitones, inter-onset interval in ticks). Each sample replaces the lead
@@ -30,15 +30,20 @@ def _lead_index(song: Song) -> int | None:
     return lead
 
 
-def _with_lead(song: Song, onsets: np.ndarray, pitches: np.ndarray, durations: np.ndarray,
-               suffix: str) -> Song:
+def _with_lead(
+    song: Song, onsets: np.ndarray, pitches: np.ndarray, durations: np.ndarray, suffix: str
+) -> Song:
     """A copy of ``song`` whose lead track is the given monophonic line."""
     score = song.score.copy()
     track = score.tracks[song.meta.lead_track]
     velocity = int(np.median(track.notes.numpy()["velocity"])) if track.note_num() else 90
     track.notes.clear()
-    track.notes.extend([Note(int(t), max(1, int(d)), int(p), velocity)
-                        for t, p, d in zip(onsets, pitches, durations, strict=True)])
+    track.notes.extend(
+        [
+            Note(int(t), max(1, int(d)), int(p), velocity)
+            for t, p, d in zip(onsets, pitches, durations, strict=True)
+        ]
+    )
     meta = type(song.meta).from_json(song.meta.to_json())
     meta.id, meta.title = f"{meta.id}-{suffix}", f"{meta.title} ({suffix})"
     return Song(score, meta)

@@ -1,4 +1,4 @@
-"""Classifier two-sample test and style acceptance (EVALUATION.md §2B–C).
+"""Classifier two-sample test and style acceptance (docs/evaluation.md §2B–C).
 
 C2ST (Lopez-Paz & Oquab 2017): train a classifier to tell two sets of pieces apart; held-out
 accuracy near 0.5 means the sets are indistinguishable. L2 logistic regression on standardized
@@ -27,9 +27,16 @@ def _classifier(balanced: bool = False):
     from sklearn.preprocessing import StandardScaler
 
     # liblinear: 10x faster than lbfgs on a few hundred pieces × ~100 features, same optimum.
-    return make_pipeline(StandardScaler(), LogisticRegression(
-        C=1.0, solver="liblinear", max_iter=1000, random_state=0,
-        class_weight="balanced" if balanced else None))
+    return make_pipeline(
+        StandardScaler(),
+        LogisticRegression(
+            C=1.0,
+            solver="liblinear",
+            max_iter=1000,
+            random_state=0,
+            class_weight="balanced" if balanced else None,
+        ),
+    )
 
 
 @dataclass
@@ -52,12 +59,16 @@ class C2ST:
         return float((1 + sum(v >= self.accuracy for v in self.null)) / (1 + len(self.null)))
 
     def to_json(self) -> dict:
-        return {"accuracy": round(self.accuracy, 4), "accuracy_std": round(self.accuracy_std, 4),
-                "auc": round(self.auc, 4), "n_per_class": self.n_per_class,
-                "repeats": self.repeats,
-                "null_p95": None if self.null_p95 is None else round(self.null_p95, 4),
-                "p_value": None if self.p_value is None else round(self.p_value, 4),
-                "null": None if self.null is None else [round(v, 4) for v in self.null]}
+        return {
+            "accuracy": round(self.accuracy, 4),
+            "accuracy_std": round(self.accuracy_std, 4),
+            "auc": round(self.auc, 4),
+            "n_per_class": self.n_per_class,
+            "repeats": self.repeats,
+            "null_p95": None if self.null_p95 is None else round(self.null_p95, 4),
+            "p_value": None if self.p_value is None else round(self.p_value, 4),
+            "null": None if self.null is None else [round(v, 4) for v in self.null],
+        }
 
 
 def _cv_accuracy(x: np.ndarray, y: np.ndarray, seed: int) -> tuple[float, float]:
@@ -82,8 +93,9 @@ def _balanced(a: np.ndarray, b: np.ndarray, rng: np.random.Generator):
     return np.vstack([a, b]), np.r_[np.ones(m), np.zeros(m)]
 
 
-def c2st(a: np.ndarray, b: np.ndarray, repeats: int = 5, permutations: int = 0,
-         seed: int = 0) -> C2ST:
+def c2st(
+    a: np.ndarray, b: np.ndarray, repeats: int = 5, permutations: int = 0, seed: int = 0
+) -> C2ST:
     """Held-out accuracy of telling feature rows ``a`` from ``b`` (and a permutation null)."""
     m = min(len(a), len(b))
     if m < MIN_PER_CLASS:
@@ -101,8 +113,7 @@ def c2st(a: np.ndarray, b: np.ndarray, repeats: int = 5, permutations: int = 0,
         for r in range(permutations):
             x, y = _balanced(a, b, rng)
             null.append(_cv_accuracy(x, rng.permutation(y), seed + 1_000 + r)[0])
-    return C2ST(float(np.mean(accs)), float(np.std(accs)), float(np.mean(aucs)), m, repeats,
-                null)
+    return C2ST(float(np.mean(accs)), float(np.std(accs)), float(np.mean(aucs)), m, repeats, null)
 
 
 @dataclass
@@ -115,19 +126,25 @@ class Acceptance:
     n_genre: int
 
     def to_json(self) -> dict:
-        return {"out_of_fold_real": round(self.out_of_fold_real, 4),
-                "rates": {k: round(v, 4) for k, v in self.rates.items()},
-                "n_target": self.n_target, "n_genre": self.n_genre}
+        return {
+            "out_of_fold_real": round(self.out_of_fold_real, 4),
+            "rates": {k: round(v, 4) for k, v in self.rates.items()},
+            "n_target": self.n_target,
+            "n_genre": self.n_genre,
+        }
 
 
-def acceptance(target: np.ndarray, genre: np.ndarray, scored: dict[str, np.ndarray],
-               seed: int = 0) -> Acceptance:
+def acceptance(
+    target: np.ndarray, genre: np.ndarray, scored: dict[str, np.ndarray], seed: int = 0
+) -> Acceptance:
     """Train target (1) vs genre (0); accept when P(target) > 0.5, classes weighted equally."""
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
     if min(len(target), len(genre)) < FOLDS:
-        raise ValueError(f"{len(target)} target and {len(genre)} genre songs; the classifier "
-                         f"needs {FOLDS} of each")
+        raise ValueError(
+            f"{len(target)} target and {len(genre)} genre songs; the classifier "
+            f"needs {FOLDS} of each"
+        )
     x = np.vstack([target, genre])
     y = np.r_[np.ones(len(target)), np.zeros(len(genre))]
     folds = StratifiedKFold(FOLDS, shuffle=True, random_state=seed)
@@ -135,6 +152,7 @@ def acceptance(target: np.ndarray, genre: np.ndarray, scored: dict[str, np.ndarr
         warnings.simplefilter("ignore")
         oof = cross_val_predict(_classifier(balanced=True), x, y, cv=folds)
         model = _classifier(balanced=True).fit(x, y)
-        rates = {name: float(model.predict(rows).mean()) for name, rows in scored.items()
-                 if len(rows)}
+        rates = {
+            name: float(model.predict(rows).mean()) for name, rows in scored.items() if len(rows)
+        }
     return Acceptance(float(oof[y == 1].mean()), rates, len(target), len(genre))

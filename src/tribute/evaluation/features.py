@@ -1,4 +1,4 @@
-"""Feature vectors of a piece for the two-sample classifier test (EVALUATION.md §2B).
+"""Feature vectors of a piece for the two-sample classifier test (docs/evaluation.md §2B).
 
 The features see order and structure, not only histograms:
 
@@ -35,6 +35,7 @@ MAX_INTERVAL = 12  # interval histogram bins: -12..12 semitones, wider leaps cli
 LOG_DURATIONS = np.arange(-3, 3)  # log2 beats: 1/8 .. 4 beats, rounded and clipped
 STEPS_PER_BEAT = 4  # the onset grid: 16ths in 4/4
 REPEAT_NS = (4, 8)
+
 
 def _interval_class(iv: np.ndarray) -> np.ndarray:
     """0 leap down (≤ −3), 1 step down, 2 repeat, 3 step up, 4 leap up (≥ 3)."""
@@ -76,8 +77,9 @@ class Piece:
         key = estimate_key(pitch_class_weights(tracks))
         tonic, minor = (key.tonic, key.minor) if key is not None else (0, False)
         tempo = float(score.tempos[0].qpm) if len(score.tempos) else 120.0
-        return cls(song, tpq, bar_ticks, bars, onsets, pitches, durations, tracks, tonic, minor,
-                   tempo)
+        return cls(
+            song, tpq, bar_ticks, bars, onsets, pitches, durations, tracks, tonic, minor, tempo
+        )
 
     def pitched(self) -> list[tuple[str, dict]]:
         return [(r, n) for r, n in self.tracks if r != "drums"]
@@ -134,16 +136,21 @@ def _melody_features(p: Piece) -> dict[str, float]:
     f: dict[str, float] = {}
     iv = np.diff(p.pitches.astype(np.int64))
     n = max(len(iv), 1)
-    hist = np.bincount(np.clip(iv, -MAX_INTERVAL, MAX_INTERVAL) + MAX_INTERVAL,
-                       minlength=2 * MAX_INTERVAL + 1) / n
+    hist = (
+        np.bincount(
+            np.clip(iv, -MAX_INTERVAL, MAX_INTERVAL) + MAX_INTERVAL, minlength=2 * MAX_INTERVAL + 1
+        )
+        / n
+    )
     f.update({f"mel.interval[{k - MAX_INTERVAL:+d}]": float(v) for k, v in enumerate(hist)})
     ioi = np.diff(p.onsets.astype(np.int64))
     lengths = np.concatenate([ioi, p.durations[-1:]]) if len(p.onsets) else np.zeros(0)
     beats = np.maximum(lengths, 1) / p.tpq
     logs = np.clip(np.round(np.log2(beats)), LOG_DURATIONS[0], LOG_DURATIONS[-1])
     dur_hist = np.array([(logs == k).mean() if len(logs) else 0.0 for k in LOG_DURATIONS])
-    f.update({f"mel.log2_beats[{k:+d}]": float(v) for k, v in zip(LOG_DURATIONS, dur_hist,
-                                                                   strict=True)})
+    f.update(
+        {f"mel.log2_beats[{k:+d}]": float(v) for k, v in zip(LOG_DURATIONS, dur_hist, strict=True)}
+    )
     pitches = p.pitches.astype(float)
     f["mel.range_octaves"] = float(np.ptp(pitches) / 12) if len(pitches) else 0.0
     f["mel.pitch_std"] = float(pitches.std() / 12) if len(pitches) else 0.0
@@ -208,8 +215,13 @@ def _band_features(p: Piece) -> dict[str, float]:
 
 def _drum_features(p: Piece) -> dict[str, float]:
     notes = concat_notes([(r, n) for r, n in p.tracks if r == "drums"])
-    f = {"drum.onsets_per_bar": 0.0, "drum.groove_consistency": 0.0,
-         "drum.pattern_repeat": 0.0, "drum.backbeat": 0.0, "drum.kick_downbeat": 0.0}
+    f = {
+        "drum.onsets_per_bar": 0.0,
+        "drum.groove_consistency": 0.0,
+        "drum.pattern_repeat": 0.0,
+        "drum.backbeat": 0.0,
+        "drum.kick_downbeat": 0.0,
+    }
     f.update({f"drum.share[{c}]": 0.0 for c in DRUM_CLASSES})
     if not len(notes["time"]):
         return f
@@ -224,11 +236,13 @@ def _drum_features(p: Piece) -> dict[str, float]:
     beat = (notes["time"] % p.bar_ticks) / p.tpq
     on_beat = np.isclose(beat, np.round(beat))
     snares = classes == 1
-    f["drum.backbeat"] = float((on_beat & snares & (np.round(beat) % 2 == 1)).sum()
-                               / max(snares.sum(), 1))
+    f["drum.backbeat"] = float(
+        (on_beat & snares & (np.round(beat) % 2 == 1)).sum() / max(snares.sum(), 1)
+    )
     kicks = classes == 0
-    f["drum.kick_downbeat"] = float((on_beat & kicks & (np.round(beat) % 2 == 0)).sum()
-                                    / max(kicks.sum(), 1))
+    f["drum.kick_downbeat"] = float(
+        (on_beat & kicks & (np.round(beat) % 2 == 0)).sum() / max(kicks.sum(), 1)
+    )
     return f
 
 
@@ -243,7 +257,8 @@ def feature_matrix(songs: Sequence[Song]) -> tuple[np.ndarray, list[str]]:
     rows = [piece_features(s) for s in songs]
     names = list(rows[0]) if rows else list(piece_features_names())
     return np.array([[r[k] for k in names] for r in rows], dtype=np.float64).reshape(
-        len(rows), len(names)), names
+        len(rows), len(names)
+    ), names
 
 
 def piece_features_names() -> list[str]:

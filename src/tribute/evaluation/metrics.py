@@ -1,4 +1,4 @@
-"""Diagnostics, reported beside the real-song value and never gated (EVALUATION.md §2F).
+"""Diagnostics, reported beside the real-song value and never gated (docs/evaluation.md §2F).
 
 - objective metrics (Dong et al. 2018, MuseGAN; Wu & Yang 2020): pitch-class entropy, scale
   consistency, groove consistency, empty-beat rate, polyphony, pitch range, note density per
@@ -28,17 +28,28 @@ from tribute.music import ROLE_RANGES, ROLES, Song
 from tribute.music.pitch import MAJOR_SCALE, MINOR_SCALE
 
 OVERLAP_FEATURES = (
-    "mel.range_octaves", "mel.step_rate", "mel.leap_rate", "mel.repeat_4gram", "mel.repeat_8gram",
-    "mel.notes_per_bar", "mel.contour_changes", "band.polyphony", "band.groove_consistency",
-    "band.empty_beat_rate", "drum.onsets_per_bar", "drum.pattern_repeat",
+    "mel.range_octaves",
+    "mel.step_rate",
+    "mel.leap_rate",
+    "mel.repeat_4gram",
+    "mel.repeat_8gram",
+    "mel.notes_per_bar",
+    "mel.contour_changes",
+    "band.polyphony",
+    "band.groove_consistency",
+    "band.empty_beat_rate",
+    "drum.onsets_per_bar",
+    "drum.pattern_repeat",
 )
 
 
 def _top_line_at(notes: dict, slots: np.ndarray) -> np.ndarray:
     """Highest pitch sounding at each slot tick (−1 where silent); lowest if ``notes`` is bass."""
     out = np.full(len(slots), -1, dtype=np.int64)
-    starts, ends = notes["time"].astype(np.int64), (notes["time"] + notes["duration"]).astype(
-        np.int64)
+    starts, ends = (
+        notes["time"].astype(np.int64),
+        (notes["time"] + notes["duration"]).astype(np.int64),
+    )
     for start, end, pitch in zip(starts, ends, notes["pitch"].astype(np.int64), strict=True):
         lo, hi = np.searchsorted(slots, [start, end])
         out[lo:hi] = np.maximum(out[lo:hi], pitch)
@@ -51,8 +62,11 @@ def piece_metrics(song: Song) -> dict[str, float]:
     hist = pitch_class_weights(p.tracks)
     nonzero = hist[hist > 0]
     m["pitch_class_entropy_bits"] = float(-(nonzero * np.log2(nonzero)).sum())
-    m["scale_consistency"] = float(max(hist[np.roll(scale, t)].sum() for scale in
-                                       (MAJOR_SCALE, MINOR_SCALE) for t in range(12)))
+    m["scale_consistency"] = float(
+        max(
+            hist[np.roll(scale, t)].sum() for scale in (MAJOR_SCALE, MINOR_SCALE) for t in range(12)
+        )
+    )
     everything = [n for _, n in p.tracks]
     if everything:
         from tribute.evaluation.features import concat_notes
@@ -93,8 +107,9 @@ def piece_metrics(song: Song) -> dict[str, float]:
         interval = (top - low) % 12
         moving = both[1:] & both[:-1] & (top[1:] != top[:-1]) & (low[1:] != low[:-1])
         perfect = np.isin(interval, (0, 7))
-        parallels = int((moving & perfect[1:] & perfect[:-1]
-                         & (interval[1:] == interval[:-1])).sum())
+        parallels = int(
+            (moving & perfect[1:] & perfect[:-1] & (interval[1:] == interval[:-1])).sum()
+        )
     m["voice_crossings_share"] = crossings / max(1, len(slots))
     m["parallel_5ths_8ves_per_100_eighths"] = 100.0 * parallels / max(1, len(slots))
     last = int(p.pitches[-1]) % 12 if len(p.pitches) else -1
@@ -113,8 +128,9 @@ def set_metrics(songs: Sequence[Song]) -> dict[str, float]:
     return {k: float(np.mean([r.get(k, 0.0) for r in rows])) for k in keys}
 
 
-def distance_overlap(generated: np.ndarray, real: np.ndarray, grid_points: int = 200
-                     ) -> dict[str, float] | None:
+def distance_overlap(
+    generated: np.ndarray, real: np.ndarray, grid_points: int = 200
+) -> dict[str, float] | None:
     """Yang & Lerch overlap and KL of one feature (1-D values per piece), or None if flat."""
     from scipy.stats import gaussian_kde
 
@@ -133,5 +149,7 @@ def distance_overlap(generated: np.ndarray, real: np.ndarray, grid_points: int =
     step = grid[1] - grid[0]
     a, b = a / (a.sum() * step), b / (b.sum() * step)
     eps = 1e-12
-    return {"overlap": float(np.minimum(a, b).sum() * step),
-            "kl": float((a * np.log((a + eps) / (b + eps))).sum() * step)}
+    return {
+        "overlap": float(np.minimum(a, b).sum() * step),
+        "kl": float((a * np.log((a + eps) / (b + eps))).sum() * step),
+    }

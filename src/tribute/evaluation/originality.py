@@ -1,4 +1,4 @@
-"""Originality and diversity of a set of pieces against a reference set (EVALUATION.md §2D–E).
+"""Originality and diversity of a set of pieces against a reference set (docs/evaluation.md §2D–E).
 
 R = the artist's training songs ∪ the genre corpus. Per piece: L(x), the longest run of melody
 tokens (:func:`tribute.originality.melody_tokens`: interval × duration-ratio class) shared with
@@ -31,7 +31,7 @@ HARD_RUN = 16  # P5, P7: a shared run of 16 intervals is a hook, not a coinciden
 REL_FLOOR = 8  # L_rel ≥ 0.5 counts only for runs of 8+ tokens (a 6-note piece is not a copy)
 NOVELTY_NS = (8, 12)
 # Other parts, scored separately and reported, never gated: a common groove or progression is
-# the genre, not a copy (EVALUATION.md §2D). Units: intervals (bass), chord changes, drum bars.
+# the genre, not a copy (docs/evaluation.md §2D). Units: intervals (bass), chord changes, drum bars.
 OTHER_ROLES = ("bass", "chords", "drums")
 
 
@@ -72,18 +72,29 @@ def piece_originality(songs: Sequence[Song], ref: Reference, rhythm: bool = True
         onsets, _, _ = melody_notes(song.score, song.meta.lead_track)
         tokens = melody_tokens(song.score, song.meta.lead_track, rhythm)
         run = longest_common_run(tokens, ref.seqs)
-        record = {"id": song.meta.id, "title": song.meta.title, "tokens": len(tokens),
-                  "L": run.length, "L_rel": run.length / len(tokens) if len(tokens) else 0.0}
+        record = {
+            "id": song.meta.id,
+            "title": song.meta.title,
+            "tokens": len(tokens),
+            "L": run.length,
+            "L_rel": run.length / len(tokens) if len(tokens) else 0.0,
+        }
         for n in NOVELTY_NS:
             value = ngram_novelty(tokens, ref.seqs, n)
             record[f"nu{n}"] = None if np.isnan(value) else value
         if run.length:
             src_id, title, corpus = ref.songs[run.ref]
             record["source"] = {
-                "id": src_id, "title": title, "corpus": corpus,
-                "bars": _bars(ref.onsets[run.ref], run.ref_start, run.length,
-                              ref.bar_ticks[run.ref]),
-                "piece_bars": _bars(onsets, run.query_start, run.length, first_bar_ticks(song.score))}
+                "id": src_id,
+                "title": title,
+                "corpus": corpus,
+                "bars": _bars(
+                    ref.onsets[run.ref], run.ref_start, run.length, ref.bar_ticks[run.ref]
+                ),
+                "piece_bars": _bars(
+                    onsets, run.query_start, run.length, first_bar_ticks(song.score)
+                ),
+            }
         out.append(record)
     return out
 
@@ -95,8 +106,12 @@ def diversity(songs: Sequence[Song], rhythm: bool = True, run: int = HARD_RUN) -
         return {"pairs": 0, "share": None, "mean_L": None}
     matrix = pairwise_longest_runs(seqs)
     upper = matrix[np.triu_indices(len(seqs), 1)]
-    return {"pairs": len(upper), "share": float((upper >= run).mean()),
-            "mean_L": float(upper.mean()), "p95_L": float(np.percentile(upper, 95))}
+    return {
+        "pairs": len(upper),
+        "share": float((upper >= run).mean()),
+        "mean_L": float(upper.mean()),
+        "p95_L": float(np.percentile(upper, 95)),
+    }
 
 
 def summary(records: Sequence[dict]) -> dict:
@@ -104,16 +119,25 @@ def summary(records: Sequence[dict]) -> dict:
     lengths = np.array([r["L"] for r in records], dtype=float)
     out = {"n": len(records)}
     if len(lengths):
-        out.update({"L_median": float(np.median(lengths)), "L_mean": float(lengths.mean()),
-                    "L_p95": float(np.percentile(lengths, 95)), "L_max": float(lengths.max())})
+        out.update(
+            {
+                "L_median": float(np.median(lengths)),
+                "L_mean": float(lengths.mean()),
+                "L_p95": float(np.percentile(lengths, 95)),
+                "L_max": float(lengths.max()),
+            }
+        )
     for n in NOVELTY_NS:
         values = [r[f"nu{n}"] for r in records if r.get(f"nu{n}") is not None]
         out[f"nu{n}_median"] = float(np.median(values)) if values else None
     return out
 
 
-def role_runs(groups: Sequence[tuple[str, Sequence[Song]]], ref_songs: Sequence[Song],
-              settings: OriginalityConfig | None = None) -> dict[str, dict[str, dict]]:
+def role_runs(
+    groups: Sequence[tuple[str, Sequence[Song]]],
+    ref_songs: Sequence[Song],
+    settings: OriginalityConfig | None = None,
+) -> dict[str, dict[str, dict]]:
     """Per set and role (bass, chords, drums): the distribution of each piece's longest run
     shared with any song of ``ref_songs`` in that role's stream."""
     settings = settings or OriginalityConfig()
@@ -135,7 +159,14 @@ def role_runs(groups: Sequence[tuple[str, Sequence[Song]]], ref_songs: Sequence[
                     best[stream.role] = max(best.get(stream.role, 0), length)
             for role, length in best.items():
                 runs[role].append(length)
-        out[name] = {role: {"n": len(v), "L_median": float(np.median(v)),
-                            "L_p95": float(np.percentile(v, 95)), "L_max": int(max(v))}
-                     for role, v in runs.items() if v}
+        out[name] = {
+            role: {
+                "n": len(v),
+                "L_median": float(np.median(v)),
+                "L_p95": float(np.percentile(v, 95)),
+                "L_max": int(max(v)),
+            }
+            for role, v in runs.items()
+            if v
+        }
     return out

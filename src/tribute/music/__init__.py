@@ -5,6 +5,7 @@
 - :mod:`.pitch` — pitch and key names, scales, key finding;
 - :mod:`.roles` — band roles, General MIDI program families, instrument ranges;
 - :mod:`.drums` — General MIDI drum keys grouped into kit classes;
+- :mod:`.harmony` — chord symbols per bar and the key of a song, from the notes;
 - :mod:`.melody` — the lead line and its transposition-invariant tokens.
 
 No torch here: corpus, originality and rendering import this package on machines without it.

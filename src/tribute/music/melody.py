@@ -121,8 +121,9 @@ def line_tokens(
     onsets: np.ndarray, pitches: np.ndarray, durations: np.ndarray, rhythm: bool = True
 ) -> np.ndarray:
     """Tokens of one monophonic line (see :func:`line_tokens_flat`)."""
-    return line_tokens_flat(np.zeros(len(pitches), dtype=np.int64), onsets, pitches, durations,
-                            rhythm)
+    return line_tokens_flat(
+        np.zeros(len(pitches), dtype=np.int64), onsets, pitches, durations, rhythm
+    )
 
 
 def melody_tokens(score: Score, lead_track: int | None, rhythm: bool = True) -> np.ndarray:

@@ -102,6 +102,7 @@ def distinct_program(wanted: int, taken: set[int]) -> int:
             return candidate
     return wanted  # 128 pitched tracks: nothing left to separate them
 
+
 # Playable MIDI pitch range per band role (low, high): a transposition or a sampled note may
 # not leave it (nor a track's own range, if the original already exceeds it).
 ROLE_RANGES: dict[str, tuple[int, int]] = {

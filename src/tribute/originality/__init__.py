@@ -1,4 +1,4 @@
-"""Originality guard (SPEC §3.7, EVALUATION.md §2D–E): is a song new, or a copy of a reference?
+"""Originality guard (SPEC §3.7, docs/evaluation.md §2D–E): is a song new, or a copy of a reference?
 
 Composition::
 

@@ -1,16 +1,16 @@
 """The human baseline: what real songs share with the rest of their corpus.
 
 Each sampled reference song is queried against the index without its own family (its own
-near-duplicates: the same hymn tune harmonized twice is one family, EVALUATION.md §1). The
+near-duplicates: the same hymn tune harmonized twice is one family, docs/evaluation.md §1). The
 distribution of its per-role longest runs is what a real new song shares with the others;
 verdict thresholds on the rarity-weighted run length L_w come from it:
 
 - ``review_at``: per role, the same percentile q of L_w of real songs, q chosen so that 5 % of
   real songs would go to review (any role beyond it): with four judged roles q is near 98.5,
   where a per-role 95th percentile would send a fifth of all real songs to review;
-- ``copy_at``: per role, the 99th percentile — not the maximum that EVALUATION.md P5 quotes: one
-  undetected duplicate pair in a user's corpus would otherwise disable the guard. The maximum
-  is stored and reported beside it.
+- ``copy_at``: per role, the 99th percentile — not the maximum that docs/evaluation.md P5
+  quotes: one undetected duplicate pair in a user's corpus would otherwise disable the guard.
+  The maximum is stored and reported beside it.
 
 A run must also be long in absolute terms (raw L ≥ ``review_floor`` / ``copy_floor`` tokens):
 see :mod:`tribute.originality.report`.
@@ -35,8 +35,15 @@ def stored_streams(index: OriginalityIndex, song: int) -> list[Stream]:
     out = []
     for s in index.song_streams(song):
         lo, hi = index.stream_start[s], index.stream_start[s + 1]
-        out.append(Stream(STREAM_ROLES[index.stream_role[s]], int(index.stream_track[s]),
-                          index.tokens[lo:hi], index.bar_from[lo:hi], index.bar_to[lo:hi]))
+        out.append(
+            Stream(
+                STREAM_ROLES[index.stream_role[s]],
+                int(index.stream_track[s]),
+                index.tokens[lo:hi],
+                index.bar_from[lo:hi],
+                index.bar_to[lo:hi],
+            )
+        )
     return out
 
 
@@ -65,9 +72,14 @@ def baseline(index: OriginalityIndex, max_songs: int | None = None) -> dict:
                 lead = next(r for r, s in zip(results, streams, strict=True) if s.role == "lead")
                 for n, v in lead.novelty.items():
                     row.setdefault(f"novelty_{n}", []).append(v)
-    return {"songs": len(order), "families": int(family_id.max(initial=-1) + 1),
-            "index_songs": len(index), "seconds": round(time.perf_counter() - started, 2),
-            "values": values, "judged": judged}
+    return {
+        "songs": len(order),
+        "families": int(family_id.max(initial=-1) + 1),
+        "index_songs": len(index),
+        "seconds": round(time.perf_counter() - started, 2),
+        "values": values,
+        "judged": judged,
+    }
 
 
 def calibrate(index: OriginalityIndex, max_songs: int | None = None) -> dict:
@@ -96,15 +108,21 @@ REVIEW_SHARE = 0.05  # of real songs a verdict may send to review
 _JUDGED = ("lead", "bass", "other", "chords")  # roles that can raise a review
 
 
-def _review_percentile(values: dict, judged: list[dict[str, tuple[int, float]]],
-                       min_length: int) -> tuple[float, float]:
+def _review_percentile(
+    values: dict, judged: list[dict[str, tuple[int, float]]], min_length: int
+) -> tuple[float, float]:
     """Smallest per-role percentile (95..100) at which ≤ REVIEW_SHARE of real songs would have
     some judged role beyond it (and at least ``min_length`` long); and that share."""
     share = 0.0
     for q in np.arange(95.0, 100.01, 0.25):
         limit = {r: _q(np.asarray(values[r]["weighted"]), q) for r in _JUDGED if r in values}
-        flagged = sum(any(r in limit and length >= min_length and weighted > limit[r]
-                          for r, (length, weighted) in song.items()) for song in judged)
+        flagged = sum(
+            any(
+                r in limit and length >= min_length and weighted > limit[r]
+                for r, (length, weighted) in song.items()
+            )
+            for song in judged
+        )
         share = flagged / max(len(judged), 1)
         if share <= REVIEW_SHARE:
             return float(q), share
@@ -119,5 +137,10 @@ def _stats(values: list[float]) -> dict[str, float]:
     v = np.asarray([x for x in values if not np.isnan(x)], dtype=np.float64)
     if len(v) == 0:
         return {}
-    return {"mean": round(float(v.mean()), 3), "p50": round(_q(v, 50), 3),
-            "p95": round(_q(v, 95), 3), "p99": round(_q(v, 99), 3), "max": round(float(v.max()), 3)}
+    return {
+        "mean": round(float(v.mean()), 3),
+        "p50": round(_q(v, 50), 3),
+        "p95": round(_q(v, 95), 3),
+        "p99": round(_q(v, 99), 3),
+        "max": round(float(v.max()), 3),
+    }

@@ -34,8 +34,12 @@ class Checker:
     index: OriginalityIndex
 
     @classmethod
-    def open(cls, corpora: Sequence[str | Path], settings: OriginalityConfig = DEFAULT_CONFIG,
-             rebuild: bool = False) -> Checker:
+    def open(
+        cls,
+        corpora: Sequence[str | Path],
+        settings: OriginalityConfig = DEFAULT_CONFIG,
+        rebuild: bool = False,
+    ) -> Checker:
         """Index (incrementally) and load each corpus; several are merged and recalibrated."""
         if not corpora:
             raise TributeError("no corpus to check against: give --against CORPUS")
@@ -47,16 +51,25 @@ class Checker:
         return cls(index)
 
     @classmethod
-    def from_songs(cls, songs: Sequence[Song], settings: OriginalityConfig = DEFAULT_CONFIG,
-                   calibrated: bool = True) -> Checker:
+    def from_songs(
+        cls,
+        songs: Sequence[Song],
+        settings: OriginalityConfig = DEFAULT_CONFIG,
+        calibrated: bool = True,
+    ) -> Checker:
         """An in-memory checker (tests, or references that are not a corpus directory)."""
         index = OriginalityIndex.build(songs, settings)
         if calibrated:
             calibrate(index)
         return cls(index)
 
-    def check(self, song: Song, name: str | None = None, settings: OriginalityConfig | None = None,
-              exclude_family: bool = False) -> Report:
+    def check(
+        self,
+        song: Song,
+        name: str | None = None,
+        settings: OriginalityConfig | None = None,
+        exclude_family: bool = False,
+    ) -> Report:
         """Report on one song; ``settings`` the caller expects must match the index's."""
         name = name or song.meta.id
         if settings is not None and (why := self.index.settings.comparable(settings)):
@@ -69,8 +82,12 @@ class Checker:
             songs = read_songs(path)
         except TributeError as exc:
             return [not_comparable(str(path), str(exc))]
-        return [self.check(song, name=song.meta.source) if isinstance(song, Song)
-                else not_comparable(*song) for song in songs]
+        return [
+            self.check(song, name=song.meta.source)
+            if isinstance(song, Song)
+            else not_comparable(*song)
+            for song in songs
+        ]
 
 
 def read_songs(path: str | Path) -> list[Song | tuple[str, str]]:
@@ -100,12 +117,14 @@ def song_from_score(score: Score, song_id: str, title: str = "", family: str = "
     says "empty song"); only an absurd one (e.g. 200,000+ notes) raises :class:`TributeError`."""
     title = title or song_id
     try:
-        normal, meta = normalize(RawPiece(score=score, format="midi", title=title),
-                                 NormalizeConfig(min_notes=1))
+        normal, meta = normalize(
+            RawPiece(score=score, format="midi", title=title), NormalizeConfig(min_notes=1)
+        )
     except SkipFile as exc:
         if score.note_num() == 0:
-            return Song(score, SongMeta(id=song_id, title=title, source="", format="midi",
-                                        family=family))
+            return Song(
+                score, SongMeta(id=song_id, title=title, source="", format="midi", family=family)
+            )
         raise TributeError(f"{song_id}: {exc}") from exc
     meta.id, meta.family = song_id, family
     return Song(normal, meta)
@@ -122,8 +141,13 @@ def expand_paths(paths: Sequence[str | Path]) -> list[Path]:
     return out
 
 
-def check(songs: Sequence[str | Path], against: Sequence[str | Path], as_json: bool = False,
-          rebuild: bool = False, settings: OriginalityConfig = DEFAULT_CONFIG) -> tuple[str, int]:
+def check(
+    songs: Sequence[str | Path],
+    against: Sequence[str | Path],
+    as_json: bool = False,
+    rebuild: bool = False,
+    settings: OriginalityConfig = DEFAULT_CONFIG,
+) -> tuple[str, int]:
     """Check song files against corpora: (text or JSON to print, exit status).
 
     The status is 0 when every song was compared, 1 when some were not comparable.
@@ -135,9 +159,13 @@ def check(songs: Sequence[str | Path], against: Sequence[str | Path], as_json: b
     reports = [report for p in paths for report in checker.check_file(p)]
     status = int(any(r.verdict == "not comparable" for r in reports))
     if as_json:
-        record = {"against": [str(a) for a in against], "settings": settings.to_json(),
-                  "index_songs": len(checker.index), "calibration": checker.index.calibration,
-                  "songs": [r.to_json() for r in reports]}
+        record = {
+            "against": [str(a) for a in against],
+            "settings": settings.to_json(),
+            "index_songs": len(checker.index),
+            "calibration": checker.index.calibration,
+            "songs": [r.to_json() for r in reports],
+        }
         return json.dumps(record, indent=1, ensure_ascii=False, default=_json_default), status
     return "\n\n".join(r.text() for r in reports), status
 

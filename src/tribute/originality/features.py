@@ -4,7 +4,7 @@ A song becomes a handful of integer *streams*, each transposition-invariant and 
 
 - one per pitched track (the track's top line, see :func:`tribute.music.skyline`): a token per
   melodic interval, paired with the rounded log2 ratio of the two notes' inter-onset intervals
-  (EVALUATION.md §1); the lead melody is :func:`tribute.music.melody_notes`;
+  (docs/evaluation.md §1); the lead melody is :func:`tribute.music.melody_notes`;
 - one chord stream: the pitch-class set sounding at each beat, collapsed over repeats, as
   (bass motion mod 12, chord shape relative to its bass) — a chord-progression sequence;
 - one drum stream: a fingerprint of each bar's onset pattern (16th grid × 6 instrument classes,
@@ -38,8 +38,9 @@ _DRUM_BASE = 1 << 44
 _MAX_BEATS_PER_NOTE = 64  # a held note sounds in at most 64 beat samples (caps pathological input)
 
 _DRUM_STEPS = 64  # 16th steps per bar kept (a 16/4 bar); later onsets share the last step
-_ZOBRIST = np.random.default_rng(20240601).integers(1, 1 << 40, size=6 * _DRUM_STEPS,
-                                                     dtype=np.int64)
+_ZOBRIST = np.random.default_rng(20240601).integers(
+    1, 1 << 40, size=6 * _DRUM_STEPS, dtype=np.int64
+)
 
 
 @dataclass(frozen=True)
@@ -47,9 +48,9 @@ class OriginalityConfig:
     """How songs are turned into n-grams; an index answers only queries with equal settings."""
 
     seed_n: int = 6  # n-gram length of the inverted index; shorter shared runs are not reported
-    novelty_ns: tuple[int, ...] = (8, 12)  # EVALUATION.md §2D: ν8, ν12
+    novelty_ns: tuple[int, ...] = (8, 12)  # docs/evaluation.md §2D: ν8, ν12
     rhythm: bool = True  # pair each interval with its duration ratio (False: intervals only)
-    copy_floor: int = 16  # a copied run is never below 16 tokens (EVALUATION.md P5)
+    copy_floor: int = 16  # a copied run is never below 16 tokens (docs/evaluation.md P5)
     review_floor: int = 8  # nor a review below 8
     max_postings: int = 256  # n-grams in more places than this are genre-common: not seeded
     calibration_songs: int = 500  # leave-family-out queries for the human baseline
@@ -65,8 +66,9 @@ class OriginalityConfig:
         known = set(cls.__dataclass_fields__)
         unknown = sorted(set(data) - known)
         if unknown:
-            raise TributeError(f"originality settings with unknown fields {unknown}: "
-                               "written by a newer tribute")
+            raise TributeError(
+                f"originality settings with unknown fields {unknown}: written by a newer tribute"
+            )
         return cls(**data)
 
     def comparable(self, other: OriginalityConfig) -> str | None:
@@ -148,7 +150,7 @@ _MAX_TICK = (1 << _SONG_SHIFT) - 1
 def _ranges(keys: np.ndarray) -> list[tuple[int, int]]:
     """(start, end) of each run of equal values in sorted ``keys``."""
     starts = _group_starts(keys).tolist()
-    return list(zip(starts, [*starts[1:], len(keys)][:len(starts)], strict=True))
+    return list(zip(starts, [*starts[1:], len(keys)][: len(starts)], strict=True))
 
 
 def _order(major: np.ndarray, *minor: np.ndarray) -> np.ndarray:
@@ -214,8 +216,9 @@ def _lines(notes: _Notes, songs: Sequence[Song], rhythm: bool) -> dict[int, list
         else:
             infos = songs[song_no].meta.tracks
             role = "bass" if track < len(infos) and infos[track].role == "bass" else "other"
-        out.setdefault(song_no, []).append(Stream(
-            role, track, tokens[a:b - 1], bars[a:b - 1], bars[a + 1:b], pitch[a:b]))
+        out.setdefault(song_no, []).append(
+            Stream(role, track, tokens[a : b - 1], bars[a : b - 1], bars[a + 1 : b], pitch[a:b])
+        )
     return out
 
 
@@ -245,17 +248,25 @@ def _chords(notes: _Notes) -> dict[int, Stream]:
     chord_song = key[group] >> _SONG_SHIFT
     beats = key[group] - (chord_song << _SONG_SHIFT)
     change = np.ones(len(group), dtype=bool)
-    change[1:] = ((mask[1:] != mask[:-1]) | (bass_pc[1:] != bass_pc[:-1])
-                  | (chord_song[1:] != chord_song[:-1]))
-    chord_song, beats, bass_pc, mask = chord_song[change], beats[change], bass_pc[change], mask[
-        change]
+    change[1:] = (
+        (mask[1:] != mask[:-1])
+        | (bass_pc[1:] != bass_pc[:-1])
+        | (chord_song[1:] != chord_song[:-1])
+    )
+    chord_song, beats, bass_pc, mask = (
+        chord_song[change],
+        beats[change],
+        bass_pc[change],
+        mask[change],
+    )
     tokens = _CHORD_BASE + ((bass_pc[1:] - bass_pc[:-1]) % 12) * 4096 + mask[1:]
     bars = notes.bars(chord_song, beats * notes.tpq[chord_song]).astype(np.int32)
     out = {}
     for a, b in _ranges(chord_song):
         if b - a >= 2:
-            out[int(chord_song[a])] = Stream("chords", -1, tokens[a:b - 1], bars[a:b - 1],
-                                             bars[a + 1:b])
+            out[int(chord_song[a])] = Stream(
+                "chords", -1, tokens[a : b - 1], bars[a : b - 1], bars[a + 1 : b]
+            )
     return out
 
 

@@ -76,8 +76,9 @@ class OriginalityIndex:
     # Construction
 
     @classmethod
-    def build(cls, songs: Iterable[Song], settings: OriginalityConfig = DEFAULT_CONFIG,
-              corpus: str = "") -> OriginalityIndex:
+    def build(
+        cls, songs: Iterable[Song], settings: OriginalityConfig = DEFAULT_CONFIG, corpus: str = ""
+    ) -> OriginalityIndex:
         """Index in-memory songs (not calibrated: see :func:`calibrate`)."""
         records, streams = [], []
         for batch in batches(songs, BATCH_SONGS):
@@ -86,8 +87,9 @@ class OriginalityIndex:
         return cls.from_streams(settings, records, streams)
 
     @classmethod
-    def from_streams(cls, settings: OriginalityConfig, records: list[dict],
-                     streams: Sequence[Sequence[Stream]]) -> OriginalityIndex:
+    def from_streams(
+        cls, settings: OriginalityConfig, records: list[dict], streams: Sequence[Sequence[Stream]]
+    ) -> OriginalityIndex:
         flat = [(i, s) for i, song in enumerate(streams) for s in song]
         lengths = np.array([len(s.tokens) for _, s in flat], dtype=np.int64)
         start = np.zeros(len(flat) + 1, dtype=np.int64)
@@ -98,8 +100,11 @@ class OriginalityIndex:
             return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype=dtype)
 
         return cls(
-            settings=settings, songs=records, tokens=cat("tokens", np.int64),
-            bar_from=cat("bar_from", np.int32), bar_to=cat("bar_to", np.int32),
+            settings=settings,
+            songs=records,
+            tokens=cat("tokens", np.int64),
+            bar_from=cat("bar_from", np.int32),
+            bar_to=cat("bar_to", np.int32),
             stream_start=start,
             stream_song=np.array([i for i, _ in flat], dtype=np.int32),
             stream_track=np.array([s.track for _, s in flat], dtype=np.int16),
@@ -120,9 +125,12 @@ class OriginalityIndex:
         start = np.zeros(len(lengths) + 1, dtype=np.int64)
         np.cumsum(lengths, out=start[1:])
         return OriginalityIndex(
-            settings=self.settings, songs=[r for r, k in zip(self.songs, keep, strict=True) if k],
-            tokens=self.tokens[token_keep], bar_from=self.bar_from[token_keep],
-            bar_to=self.bar_to[token_keep], stream_start=start,
+            settings=self.settings,
+            songs=[r for r, k in zip(self.songs, keep, strict=True) if k],
+            tokens=self.tokens[token_keep],
+            bar_from=self.bar_from[token_keep],
+            bar_to=self.bar_to[token_keep],
+            stream_start=start,
             stream_song=new_song[self.stream_song[keep_stream]].astype(np.int32),
             stream_track=self.stream_track[keep_stream],
             stream_role=self.stream_role[keep_stream],
@@ -135,13 +143,15 @@ class OriginalityIndex:
         song_base = np.cumsum([0] + [len(p.songs) for p in parts])
         token_base = np.cumsum([0] + [len(p.tokens) for p in parts])
         return cls(
-            settings=settings, songs=[r for p in parts for r in p.songs],
+            settings=settings,
+            songs=[r for p in parts for r in p.songs],
             tokens=np.concatenate([p.tokens for p in parts]),
             bar_from=np.concatenate([p.bar_from for p in parts]),
             bar_to=np.concatenate([p.bar_to for p in parts]),
             stream_start=np.concatenate(
                 [p.stream_start[:-1] + b for p, b in zip(parts, token_base, strict=False)]
-                + [np.array([token_base[-1]], dtype=np.int64)]),
+                + [np.array([token_base[-1]], dtype=np.int64)]
+            ),
             stream_song=np.concatenate(
                 [p.stream_song + b for p, b in zip(parts, song_base, strict=False)]
             ).astype(np.int32),
@@ -164,7 +174,7 @@ class OriginalityIndex:
         return np.searchsorted(self.stream_start, positions, side="right") - 1
 
     def stream_tokens(self, stream: int) -> np.ndarray:
-        return self.tokens[self.stream_start[stream]:self.stream_start[stream + 1]]
+        return self.tokens[self.stream_start[stream] : self.stream_start[stream + 1]]
 
     def song_streams(self, song: int) -> np.ndarray:
         """Stream indices of one song (streams are stored song by song)."""
@@ -172,11 +182,19 @@ class OriginalityIndex:
         return np.arange(lo, hi)
 
     def nbytes(self) -> int:
-        arrays = [self.tokens, self.bar_from, self.bar_to, self.stream_start, self.stream_song,
-                  self.stream_track, self.stream_role]
+        arrays = [
+            self.tokens,
+            self.bar_from,
+            self.bar_to,
+            self.stream_start,
+            self.stream_song,
+            self.stream_track,
+            self.stream_role,
+        ]
         for table in [self.seeds, *self.grams.values()]:
-            arrays += [a for a in (table.keys, table.df, table.offsets, table.positions)
-                       if a is not None]
+            arrays += [
+                a for a in (table.keys, table.df, table.offsets, table.positions) if a is not None
+            ]
         return int(sum(a.nbytes for a in arrays))
 
     # ----------------------------------------------------------------------------------------
@@ -197,15 +215,19 @@ class OriginalityIndex:
             h = ngram_hashes(self.tokens[lo:hi], n)
             if len(h):
                 pos = np.arange(lo, lo + len(h))
-                valid = pos + n <= stream_end[lo:lo + len(h)]
+                valid = pos + n <= stream_end[lo : lo + len(h)]
                 hashes.append(h[valid])
                 starts.append(pos[valid])
             cut = end
         if not hashes:
             empty = np.zeros(0, dtype=np.uint64)
-            return GramTable(empty, np.zeros(0, dtype=np.int32), 0,
-                             np.zeros(1, dtype=np.int64) if positions else None,
-                             np.zeros(0, dtype=np.int64) if positions else None)
+            return GramTable(
+                empty,
+                np.zeros(0, dtype=np.int32),
+                0,
+                np.zeros(1, dtype=np.int64) if positions else None,
+                np.zeros(0, dtype=np.int64) if positions else None,
+            )
         # One sort of packed (hash top bits | position) words: keys keep 64 - shift bits of
         # the hash (≥ 38 for 33 M tokens; seeds are verified token by token anyway).
         shift = max(len(self.tokens).bit_length(), 1)
@@ -229,14 +251,14 @@ class OriginalityIndex:
             group = np.repeat(np.arange(len(repeated)), size[repeated])
             pair = np.sort(group * np.int64(len(self.songs) + 1) + token_song[pos[rows]])
             distinct = pair[_group_starts(pair)]  # (np.unique hashes first: slower here)
-            df[repeated] = np.bincount(distinct // (len(self.songs) + 1),
-                                       minlength=len(repeated))
+            df[repeated] = np.bincount(distinct // (len(self.songs) + 1), minlength=len(repeated))
         if not positions:
             return GramTable(flat[key_start], df, shift)
         offsets = np.append(key_start, len(flat)).astype(np.int64)
         small = len(self.tokens) < 2**31  # int32 positions: 4 bytes a token saved
-        return GramTable(flat[key_start], df, shift, offsets,
-                         pos.astype(np.int32) if small else pos)
+        return GramTable(
+            flat[key_start], df, shift, offsets, pos.astype(np.int32) if small else pos
+        )
 
 
 def _mix(hashes: np.ndarray) -> np.ndarray:
@@ -258,8 +280,11 @@ def content_key(meta: SongMeta) -> str:
 def song_record(song: Song, corpus: str = "") -> dict:
     meta = song.meta
     return {
-        "id": meta.id, "title": meta.title, "family": meta.family or meta.id,
-        "split": meta.split, "corpus": corpus,
+        "id": meta.id,
+        "title": meta.title,
+        "family": meta.family or meta.id,
+        "split": meta.split,
+        "corpus": corpus,
         "key": content_key(meta),
         "tracks": [t.name for t in song.score.tracks],
     }

@@ -56,8 +56,9 @@ def rarity(df: np.ndarray, n_songs: int) -> np.ndarray:
     return (1.0 - np.log(df) / np.log(max(n_songs, 2))).clip(0.0, 1.0)
 
 
-def query_streams(index: OriginalityIndex, streams: Sequence[Stream],
-                  exclude_songs: np.ndarray | None = None) -> list[StreamResult]:
+def query_streams(
+    index: OriginalityIndex, streams: Sequence[Stream], exclude_songs: np.ndarray | None = None
+) -> list[StreamResult]:
     """Matches and novelty of each query stream; ``exclude_songs`` (song indices) are skipped."""
     excluded = np.zeros(len(index), dtype=bool)
     if exclude_songs is not None and len(exclude_songs):
@@ -83,12 +84,19 @@ def _held_by(index: OriginalityIndex, songs: np.ndarray, ns) -> dict[int, np.nda
 
 
 def _count(sorted_hashes: np.ndarray, hashes: np.ndarray) -> np.ndarray:
-    return (np.searchsorted(sorted_hashes, hashes, side="right")
-            - np.searchsorted(sorted_hashes, hashes, side="left"))
+    return np.searchsorted(sorted_hashes, hashes, side="right") - np.searchsorted(
+        sorted_hashes, hashes, side="left"
+    )
 
 
-def _query_one(index: OriginalityIndex, stream_no: int, stream: Stream, excluded: np.ndarray,
-               held: dict[int, np.ndarray], n_songs: int) -> StreamResult:
+def _query_one(
+    index: OriginalityIndex,
+    stream_no: int,
+    stream: Stream,
+    excluded: np.ndarray,
+    held: dict[int, np.ndarray],
+    n_songs: int,
+) -> StreamResult:
     settings = index.settings
     k = settings.seed_n
     q = stream.tokens
@@ -153,32 +161,39 @@ def _query_one(index: OriginalityIndex, stream_no: int, stream: Stream, excluded
         q0, r0, length, ref_stream = run
         if (ref_stream, r0 - q0) in matches:
             continue  # the same run, reached from another chain on its diagonal
-        grams = weight[q0:q0 + length - k + 1]
+        grams = weight[q0 : q0 + length - k + 1]
         ref_role = STREAM_ROLES[index.stream_role[ref_stream]]
         role = "lead" if "lead" in (stream.role, ref_role) else stream.role
         matches[(ref_stream, r0 - q0)] = Match(
-            role=role, length=length, weighted=float(length * grams.mean()),
-            song=int(index.stream_song[ref_stream]), query_stream=stream_no, query_start=q0,
-            ref_stream=ref_stream, ref_start=r0 - int(index.stream_start[ref_stream]))
+            role=role,
+            length=length,
+            weighted=float(length * grams.mean()),
+            song=int(index.stream_song[ref_stream]),
+            query_stream=stream_no,
+            query_start=q0,
+            ref_stream=ref_stream,
+            ref_start=r0 - int(index.stream_start[ref_stream]),
+        )
     ranked = sorted(matches.values(), key=lambda x: (-x.weighted, -x.length))
     return StreamResult(ranked, novelty, n_grams, common_share)
 
 
-def _extend(index: OriginalityIndex, q: np.ndarray, q0: int, r0: int,
-            length: int) -> tuple[int, int, int, int] | None:
+def _extend(
+    index: OriginalityIndex, q: np.ndarray, q0: int, r0: int, length: int
+) -> tuple[int, int, int, int] | None:
     """Verify a chain and extend it exactly: (query start, global ref start, length, stream)."""
     ref_stream = int(index.stream_of(np.array([r0]))[0])
     lo, hi = int(index.stream_start[ref_stream]), int(index.stream_start[ref_stream + 1])
     tokens = index.tokens
-    if r0 + length > hi or not np.array_equal(q[q0:q0 + length], tokens[r0:r0 + length]):
+    if r0 + length > hi or not np.array_equal(q[q0 : q0 + length], tokens[r0 : r0 + length]):
         return None  # a 64-bit hash collision
     span = min(q0, r0 - lo)
     if span:
-        same = q[q0 - span:q0][::-1] == tokens[r0 - span:r0][::-1]
+        same = q[q0 - span : q0][::-1] == tokens[r0 - span : r0][::-1]
         back = span if same.all() else int(np.argmin(same))
         q0, r0, length = q0 - back, r0 - back, length + back
     span = min(len(q) - q0 - length, hi - r0 - length)
     if span > 0:
-        same = q[q0 + length:q0 + length + span] == tokens[r0 + length:r0 + length + span]
+        same = q[q0 + length : q0 + length + span] == tokens[r0 + length : r0 + length + span]
         length += span if same.all() else int(np.argmin(same))
     return q0, r0, length, ref_stream

@@ -1,6 +1,6 @@
 """Plain functions over integer sequences: longest shared run, n-gram novelty, diversity.
 
-These are the EVALUATION.md §2D–E quantities on any token sequences (melody intervals from
+These are the docs/evaluation.md §2D–E quantities on any token sequences (melody intervals from
 :func:`tribute.originality.features.melody_tokens`, or whatever a caller compares):
 
 - L(x): the longest contiguous run of ``query`` that occurs in any reference sequence, found by
@@ -104,8 +104,10 @@ def pairwise_longest_runs(seqs: Sequence[np.ndarray]) -> np.ndarray:
     return out
 
 
-def shared_melody_run(a: Score, b: Score, a_lead: int | None = None, b_lead: int | None = None,
-                      rhythm: bool = True) -> Run:
+def shared_melody_run(
+    a: Score, b: Score, a_lead: int | None = None, b_lead: int | None = None, rhythm: bool = True
+) -> Run:
     """L between the melodies of two scores: e.g. a prompted continuation against the original
-    continuation (EVALUATION.md §2D, extraction). ``*_lead``: lead track index, else skyline."""
+    continuation (docs/evaluation.md §2D, extraction). ``*_lead``: lead track index, else the
+    skyline."""
     return longest_common_run(melody_tokens(a, a_lead, rhythm), [melody_tokens(b, b_lead, rhythm)])

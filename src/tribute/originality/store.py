@@ -39,8 +39,15 @@ from tribute.originality.index import GramTable, OriginalityIndex, content_key, 
 FORMAT = "tribute-originality"
 FORMAT_VERSION = 1
 DIRNAME = "originality"
-_STREAM_ARRAYS = ("tokens", "bar_from", "bar_to", "stream_start", "stream_song", "stream_track",
-                  "stream_role")
+_STREAM_ARRAYS = (
+    "tokens",
+    "bar_from",
+    "bar_to",
+    "stream_start",
+    "stream_song",
+    "stream_track",
+    "stream_role",
+)
 
 
 def save(index: OriginalityIndex, path: str | Path) -> Path:
@@ -59,8 +66,14 @@ def save(index: OriginalityIndex, path: str | Path) -> Path:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
     if index.calibration is not None:
         (tmp / "calibration.json").write_text(json.dumps(index.calibration, indent=1))
-    header = {"format": FORMAT, "version": FORMAT_VERSION, "settings": index.settings.to_json(),
-              "songs": len(index), "streams": index.n_streams, "tokens": len(index.tokens)}
+    header = {
+        "format": FORMAT,
+        "version": FORMAT_VERSION,
+        "settings": index.settings.to_json(),
+        "songs": len(index),
+        "streams": index.n_streams,
+        "tokens": len(index.tokens),
+    }
     (tmp / "settings.json").write_text(json.dumps(header, indent=1))
     old = path.with_name(f"{path.name}.old{os.getpid()}")
     if path.exists():
@@ -85,17 +98,23 @@ def load(path: str | Path, expect: OriginalityConfig | None = None) -> Originali
         raise TributeError(f"{path} is not an originality index this tribute can read")
     settings = OriginalityConfig.from_json(header["settings"])
     if expect is not None and (why := settings.comparable(expect)):
-        raise TributeError(f"index {path} is not comparable with this query ({why}); "
-                           "rebuild it with `tribute check --rebuild`")
+        raise TributeError(
+            f"index {path} is not comparable with this query ({why}); "
+            "rebuild it with `tribute check --rebuild`"
+        )
     try:
         with np.load(path / "streams.npz", allow_pickle=False) as data:
             arrays = {k: data[k] for k in _STREAM_ARRAYS}
-        songs = [json.loads(line) for line in
-                 (path / "songs.jsonl").read_text(encoding="utf-8").splitlines() if line]
+        songs = [
+            json.loads(line)
+            for line in (path / "songs.jsonl").read_text(encoding="utf-8").splitlines()
+            if line
+        ]
         tables = dict(np.load(path / "tables.npz", allow_pickle=False))
     except (OSError, ValueError, KeyError) as exc:
-        raise TributeError(f"index {path} is damaged ({exc}); rebuild it with "
-                           "`tribute check --rebuild`") from exc
+        raise TributeError(
+            f"index {path} is damaged ({exc}); rebuild it with `tribute check --rebuild`"
+        ) from exc
     index = OriginalityIndex.__new__(OriginalityIndex)  # tables come from disk, not derive()
     index.settings, index.songs, index.calibration = settings, songs, None
     for k, v in arrays.items():
@@ -108,8 +127,12 @@ def load(path: str | Path, expect: OriginalityConfig | None = None) -> Originali
     return index
 
 
-def corpus_index(corpus: str | Path | Corpus, settings: OriginalityConfig = DEFAULT_CONFIG,
-                 rebuild: bool = False, progress=None) -> OriginalityIndex:
+def corpus_index(
+    corpus: str | Path | Corpus,
+    settings: OriginalityConfig = DEFAULT_CONFIG,
+    rebuild: bool = False,
+    progress=None,
+) -> OriginalityIndex:
     """The index of a corpus, brought up to date incrementally and saved beside it."""
     corpus = corpus if isinstance(corpus, Corpus) else Corpus.open(corpus)
     where = corpus.path / DIRNAME
@@ -123,8 +146,13 @@ def corpus_index(corpus: str | Path | Corpus, settings: OriginalityConfig = DEFA
             old = None
     wanted = {m.id: m for m in corpus.metas}
     keys = {m.id: content_key(m) for m in corpus.metas}
-    kept = np.zeros(0, dtype=bool) if old is None else np.array(
-        [r["id"] in wanted and r["key"] == keys.get(r["id"]) for r in old.songs], dtype=bool)
+    kept = (
+        np.zeros(0, dtype=bool)
+        if old is None
+        else np.array(
+            [r["id"] in wanted and r["key"] == keys.get(r["id"]) for r in old.songs], dtype=bool
+        )
+    )
     have = {r["id"] for r, k in zip(old.songs if old else [], kept, strict=True) if k}
     fresh = [m for m in corpus.metas if m.id not in have]
     if old is not None and kept.all() and not fresh:
@@ -144,12 +172,16 @@ def corpus_index(corpus: str | Path | Corpus, settings: OriginalityConfig = DEFA
         if progress is not None:
             progress(len(records), len(fresh))
     new = OriginalityIndex.from_streams(settings, records, streams)
-    index = new if old is None or not kept.any() else OriginalityIndex.merge(
-        [old.select(kept), new])
+    index = (
+        new if old is None or not kept.any() else OriginalityIndex.merge([old.select(kept), new])
+    )
     build_seconds = time.perf_counter() - started
     calibrate(index)
-    index.calibration["build"] = {"new_songs": len(fresh), "kept_songs": int(kept.sum()),
-                                  "seconds": round(build_seconds, 2)}
+    index.calibration["build"] = {
+        "new_songs": len(fresh),
+        "kept_songs": int(kept.sum()),
+        "seconds": round(build_seconds, 2),
+    }
     _save_if_possible(index, where)
     return index
 
@@ -170,8 +202,12 @@ def _table_arrays(table: GramTable) -> dict[str, np.ndarray]:
 
 def _table_from(tables: dict[str, np.ndarray], prefix: str) -> GramTable:
     try:
-        return GramTable(tables[f"{prefix}_keys"], tables[f"{prefix}_df"],
-                         int(tables[f"{prefix}_shift"]), tables.get(f"{prefix}_offsets"),
-                         tables.get(f"{prefix}_positions"))
+        return GramTable(
+            tables[f"{prefix}_keys"],
+            tables[f"{prefix}_df"],
+            int(tables[f"{prefix}_shift"]),
+            tables.get(f"{prefix}_offsets"),
+            tables.get(f"{prefix}_positions"),
+        )
     except KeyError as exc:
         raise TributeError(f"originality index lacks table {prefix}: rebuild it") from exc

@@ -16,7 +16,6 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -121,14 +120,6 @@ def _declare(lib: ctypes.CDLL) -> None:
 # Event kinds, in the order they are applied when they share a sample: controllers before notes,
 # note-offs before note-ons (a repeated pitch must stop before it restarts).
 _CC, _BEND, _OFF, _ON = 0, 1, 2, 3
-
-
-@dataclass(frozen=True)
-class AudioConfig:
-    sample_rate_hz: int = SAMPLE_RATE_HZ
-    target_lufs: float = TARGET_LUFS
-    ceiling_dbfs: float = CEILING_DBFS
-    release_tail_s: float = RELEASE_TAIL_S
 
 
 class Synth:

@@ -33,8 +33,8 @@ from tribute.music import (
     melody_notes,
     pick_lead_track,
 )
+from tribute.music.harmony import detect_chords, song_key
 from tribute.music.pitch import FLAT_SPELLING, SHARP_SPELLING
-from tribute.rendering.chords import detect_chords, song_key
 
 MAX_SCORE_BARS = 600  # ~20 min of 4/4 at 120 qpm; a longer score is a broken file, not a song
 SHORTEST_REST_QUARTERS = Fraction(1, 4)  # a shorter gap before the next onset is articulation

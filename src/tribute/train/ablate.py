@@ -1,4 +1,4 @@
-"""``tribute ablate``: does pretraining on the genre help the artist model? (EVALUATION.md §2A)
+"""``tribute ablate``: does pretraining on the genre help the artist model? (docs/evaluation.md §2A)
 
 Trains, with one architecture, one tokenizer and one augmentation:
 
@@ -17,26 +17,32 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-
-import numpy as np
 
 from tribute.corpus.store import Corpus
 from tribute.errors import TributeError
 from tribute.model import build_model, preset
+from tribute.modeldir import RunRecord, load_style_model, read_record, write_record
 from tribute.paths import atomic_write_text
 from tribute.tokens import TOKENIZER_DIR, MusicTokenizer, TokenizerConfig
-from tribute.train.data import DataConfig, load_split
+from tribute.train.data import DataConfig
 from tribute.train.finetune import FinetuneConfig, finetune
-from tribute.train.loop import RECORD_FILE, TrainConfig
-from tribute.train.nll import bits_per_note, paired_bootstrap
+from tribute.train.loop import TrainConfig
+from tribute.train.nll import held_out_bits, paired_bootstrap
 from tribute.train.pretrain import PretrainConfig, default_train_config, pretrain
 
-__all__ = ["AblateConfig", "ablate"]
+__all__ = ["AblateConfig", "AblationResult", "ablate"]
 
 RESULT_FILE = "ablation.json"
 REPORT_FILE = "ablation.md"
+ARMS = {  # arm → (folder, what it is)
+    "M0": ("M0-genre", "genre only"),
+    "M1a": ("M1a-artist-same-finetune-budget", "artist only, M2's fine-tuning budget"),
+    "M1b": ("M1b-artist-whole-budget", "artist only, whole M0+M2 budget"),
+    "M2": ("M2-genre-artist", "genre → artist"),
+}
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,41 @@ class AblateConfig:
         return asdict(self)
 
 
+@dataclass
+class AblationResult:
+    """The four arms' held-out bits per note and the paired comparisons (``ablation.json``)."""
+
+    config: dict
+    genre_corpus: str
+    artist_corpus: str
+    held_out_split: str
+    held_out_songs: list[str]
+    steps: dict[str, int]
+    seconds: dict[str, float]
+    bits_per_note: dict[str, dict]  # arm → {"mean", "per_song"}
+    differences: dict[str, dict]  # "M2-M0" … → paired bootstrap
+    genre_bits_per_note: dict[str, float]
+    forgetting: dict | None
+    transfer_shown: bool = False
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class _Arms:
+    """Trained arm folders and the wall time each took."""
+
+    folders: dict[str, Path] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def timed(self, arm: str, work: Callable[[], Path]) -> Path:
+        began = time.perf_counter()
+        self.folders[arm] = work()
+        self.seconds[arm] = round(time.perf_counter() - began, 1)
+        return self.folders[arm]
+
+
 def ablate(
     genre_corpus: str | Path,
     artist_corpus: str | Path,
@@ -63,48 +104,32 @@ def ablate(
     config: AblateConfig,
     *,
     log=print,
-) -> dict:
+) -> AblationResult:
+    """Train the four arms into ``out`` and write ``ablation.json`` + ``ablation.md``."""
     out = Path(out)
     genre, artist = Corpus.open(genre_corpus), Corpus.open(artist_corpus)
     held_out_split = "test" if artist.split("test") else "validation"
     if not artist.split(held_out_split):
         raise TributeError(f"artist corpus {artist.path} has no held-out songs")
     out.mkdir(parents=True, exist_ok=True)
-    data = DataConfig(augment_copies=config.augment_copies, seed=config.seed)
-    size = preset(config.preset)
-    timings: dict[str, float] = {}
+    arms = _train_arms(genre, artist, out, config, log)
+    result = _score_arms(arms, genre, artist, held_out_split, config, log)
+    atomic_write_text(out / RESULT_FILE, json.dumps(result.to_json(), indent=1) + "\n")
+    atomic_write_text(out / REPORT_FILE, report_markdown(result.to_json()))
+    log(f"wrote {out / REPORT_FILE}")
+    return result
 
-    started = time.perf_counter()
-    m0 = out / "M0-genre"
-    pretrain(
-        genre.path,
-        m0,
-        PretrainConfig(
-            preset=config.preset,
-            data=data,
-            tokenizer=TokenizerConfig(vocab_size=config.vocab_size),
-            train=default_train_config(
-                config.preset,
-                max_steps=config.pretrain_steps,
-                batch_size=config.batch_size,
-                seq_len=config.seq_len,
-                seed=config.seed,
-                eval_every=max(1, config.pretrain_steps // 4),
-                save_every=config.pretrain_steps,
-                progress=False,
-            ),
-        ),
-        force=True,
-        log=log,
-    )
-    timings["M0"] = time.perf_counter() - started
-    m0_steps = _steps(m0)
+
+def _train_arms(genre: Corpus, artist: Corpus, out: Path, config: AblateConfig, log) -> _Arms:
+    data = DataConfig(augment_copies=config.augment_copies, seed=config.seed)
+    arms = _Arms()
+    m0 = arms.timed("M0", lambda: _pretrain_arm(genre, out / ARMS["M0"][0], config, data, log))
+    m0_steps = read_record(m0).steps
 
     def artist_run(
-        name: str, base: Path, epochs: float, lr: float, max_steps: int | None = None
+        arm: str, base: Path, epochs: float, lr: float, max_steps: int | None = None
     ) -> Path:
-        began = time.perf_counter()
-        target = out / name
+        target = out / ARMS[arm][0]
         finetune(
             base,
             artist.path,
@@ -129,72 +154,84 @@ def ablate(
             force=True,
             log=log,
         )
-        timings[name] = time.perf_counter() - began
         return target
 
-    m2 = artist_run("M2-genre-artist", m0, config.finetune_epochs, 2e-4)
-    m2_steps = _steps(m2)
+    m2 = arms.timed("M2", lambda: artist_run("M2", m0, config.finetune_epochs, 2e-4))
+    m2_steps = read_record(m2).steps
     scratch = _scratch_base(out / "scratch-base", m0, config)
-    m1a = artist_run(
-        "M1a-artist-same-finetune-budget", scratch, 10_000, size.learning_rate, max_steps=m2_steps
-    )
-    m1b = artist_run(
-        "M1b-artist-whole-budget",
-        scratch,
-        10_000,
-        size.learning_rate,
-        max_steps=m0_steps + m2_steps,
-    )
+    lr = preset(config.preset).learning_rate
+    arms.timed("M1a", lambda: artist_run("M1a", scratch, 10_000, lr, max_steps=m2_steps))
+    arms.timed("M1b", lambda: artist_run("M1b", scratch, 10_000, lr, max_steps=m0_steps + m2_steps))
+    return arms
 
+
+def _pretrain_arm(genre: Corpus, target: Path, config: AblateConfig, data: DataConfig, log) -> Path:
+    train = default_train_config(
+        config.preset,
+        max_steps=config.pretrain_steps,
+        batch_size=config.batch_size,
+        seq_len=config.seq_len,
+        seed=config.seed,
+        eval_every=max(1, config.pretrain_steps // 4),
+        save_every=config.pretrain_steps,
+        progress=False,
+    )
+    pretrain(
+        genre.path,
+        target,
+        PretrainConfig(
+            preset=config.preset,
+            data=data,
+            tokenizer=TokenizerConfig(vocab_size=config.vocab_size),
+            train=train,
+        ),
+        force=True,
+        log=log,
+    )
+    return target
+
+
+def _score_arms(
+    arms: _Arms, genre: Corpus, artist: Corpus, held_out_split: str, config: AblateConfig, log
+) -> AblationResult:
     log("scoring held-out songs (bits per note)")
-    artist_metas = artist.split(held_out_split)
-    notes = [m.n_notes for m in artist_metas]
+    models = {arm: load_style_model(folder) for arm, folder in arms.folders.items()}
     scores = {
-        name: _bits(path, artist, held_out_split, data, config.seq_len, notes)
-        for name, path in (("M0", m0), ("M1a", m1a), ("M1b", m1b), ("M2", m2))
+        arm: held_out_bits(m, artist, held_out_split, style=m.default_style)
+        for arm, m in models.items()
     }
     genre_split = "test" if genre.split("test") else "validation"
-    genre_notes = [m.n_notes for m in genre.split(genre_split)]
-    forgetting = {
-        name: _bits(path, genre, genre_split, data, config.seq_len, genre_notes)
-        for name, path in (("M0", m0), ("M2", m2))
-    }
-    result = {
-        "config": config.to_json(),
-        "genre_corpus": str(genre.path.resolve()),
-        "artist_corpus": str(artist.path.resolve()),
-        "held_out_split": held_out_split,
-        "held_out_songs": [m.id for m in artist_metas],
-        "steps": {"M0": m0_steps, "M2": m2_steps, "M1a": _steps(m1a), "M1b": _steps(m1b)},
-        "seconds": {k: round(v, 1) for k, v in timings.items()},
-        "bits_per_note": {
-            k: {"mean": float(v.mean()), "per_song": v.tolist()} for k, v in scores.items()
+    forgetting = (
+        {arm: held_out_bits(models[arm], genre, genre_split) for arm in ("M0", "M2")}
+        if genre.split(genre_split)
+        else {}
+    )
+    result = AblationResult(
+        config=config.to_json(),
+        genre_corpus=str(genre.path.resolve()),
+        artist_corpus=str(artist.path.resolve()),
+        held_out_split=held_out_split,
+        held_out_songs=[m.id for m in artist.split(held_out_split)],
+        steps={arm: m.record.steps for arm, m in models.items()},
+        seconds=arms.seconds,
+        bits_per_note={
+            arm: {"mean": float(v.mean()), "per_song": v.tolist()} for arm, v in scores.items()
         },
-        "differences": {
+        differences={
             f"M2-{other}": paired_bootstrap(
                 scores["M2"], scores[other], config.bootstrap, config.seed
             )
             for other in ("M0", "M1a", "M1b")
         },
-        "genre_bits_per_note": {k: float(v.mean()) for k, v in forgetting.items()},
-        "forgetting": paired_bootstrap(
-            forgetting["M2"], forgetting["M0"], config.bootstrap, config.seed
-        )
-        if len(genre_notes)
-        else None,
-    }
-    result["transfer_shown"] = all(
-        result["differences"][f"M2-{o}"]["ci95"][1] < 0 for o in ("M0", "M1b")
+        genre_bits_per_note={arm: float(v.mean()) for arm, v in forgetting.items()},
+        forgetting=(
+            paired_bootstrap(forgetting["M2"], forgetting["M0"], config.bootstrap, config.seed)
+            if forgetting
+            else None
+        ),
     )
-    atomic_write_text(out / RESULT_FILE, json.dumps(result, indent=1) + "\n")
-    atomic_write_text(out / REPORT_FILE, report_markdown(result))
-    log(f"wrote {out / REPORT_FILE}")
+    result.transfer_shown = all(result.differences[f"M2-{o}"]["ci95"][1] < 0 for o in ("M0", "M1b"))
     return result
-
-
-def _steps(folder: Path) -> int:
-    record = json.loads((folder / RECORD_FILE).read_text(encoding="utf-8"))
-    return int(record["result"]["steps"])
 
 
 def _scratch_base(folder: Path, m0: Path, config: AblateConfig) -> Path:
@@ -210,38 +247,10 @@ def _scratch_base(folder: Path, m0: Path, config: AblateConfig) -> Path:
     )
     model.save_pretrained(folder, safe_serialization=True)
     tokenizer.save(folder / TOKENIZER_DIR)
-    atomic_write_text(
-        folder / RECORD_FILE,
-        json.dumps({"command": "ablate (untrained initialization)", "preset": config.preset})
-        + "\n",
+    write_record(
+        folder, RunRecord(command="ablate (untrained initialization)", preset=config.preset)
     )
     return folder
-
-
-def _bits(
-    model_dir: Path, corpus: Corpus, split: str, data: DataConfig, seq_len: int, notes: list[int]
-) -> np.ndarray:
-    from tribute.modeldir import load_style_model
-
-    loaded = load_style_model(model_dir)
-    record = loaded.record
-    style = record.get("style")
-    metas = corpus.split(split)
-    if style:  # score artist songs under the artist's style token, as they were trained
-        key, value = style.split("=", 1)
-        for meta in metas:
-            meta.labels = {**meta.labels, key: value}
-    tokens = load_split(
-        corpus,
-        loaded.tokenizer,
-        split,
-        replace(data, augment_copies=0),
-        model_dir / TOKENIZER_DIR,
-        augmented=False,
-    )
-    if tokens is None or len(tokens) != len(notes):
-        raise TributeError(f"{corpus.path}: some {split} songs could not be tokenized")
-    return bits_per_note(loaded.model, tokens, notes, min(seq_len, loaded.context_tokens))
 
 
 def report_markdown(result: dict) -> str:
@@ -255,22 +264,10 @@ def report_markdown(result: dict) -> str:
         "| arm | what | steps | seconds | held-out bits/note |",
         "|---|---|---:|---:|---:|",
     ]
-    what = {
-        "M0": "genre only",
-        "M1a": "artist only, M2's fine-tuning budget",
-        "M1b": "artist only, whole M0+M2 budget",
-        "M2": "genre → artist",
-    }
-    seconds = {
-        "M0": "M0",
-        "M2": "M2-genre-artist",
-        "M1a": "M1a-artist-same-finetune-budget",
-        "M1b": "M1b-artist-whole-budget",
-    }
-    for arm in ("M0", "M1a", "M1b", "M2"):
+    for arm, (_, what) in ARMS.items():
         lines.append(
-            f"| {arm} | {what[arm]} | {result['steps'][arm]} | "
-            f"{result['seconds'].get(seconds[arm], 0):.0f} | {bits[arm]['mean']:.3f} |"
+            f"| {arm} | {what} | {result['steps'][arm]} | "
+            f"{result['seconds'].get(arm, 0):.0f} | {bits[arm]['mean']:.3f} |"
         )
     lines += ["", "Paired differences per song (negative: M2 is better), bootstrap 95 % CI:", ""]
     for name, diff in result["differences"].items():
@@ -280,9 +277,13 @@ def report_markdown(result: dict) -> str:
             + (" — excludes 0" if diff["excludes_zero"] else " — includes 0")
         )
     genre = result["genre_bits_per_note"]
+    if genre:
+        lines += [
+            "",
+            f"Forgetting: held-out genre bits/note M0 {genre['M0']:.3f} → "
+            f"M2 {genre['M2']:.3f} (each under the genre songs' own style tokens).",
+        ]
     lines += [
-        "",
-        f"Forgetting: held-out genre bits/note M0 {genre['M0']:.3f} → M2 {genre['M2']:.3f}.",
         "",
         "Transfer (P1: M2 better than M0 and than compute-matched M1b, CIs excluding 0): "
         + ("**shown**" if result["transfer_shown"] else "**not shown**"),

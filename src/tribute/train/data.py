@@ -39,6 +39,7 @@ __all__ = ["DataConfig", "TokenData", "TokenMixture", "augment", "load_split"]
 
 IGNORE_INDEX = -100  # label of positions that carry no loss (padding, prompt)
 
+
 @dataclass(frozen=True)
 class DataConfig:
     augment_copies: int = 3  # augmented variants per training song, besides the original
@@ -112,19 +113,20 @@ class TokenData:
         start = int(self.bar_pos[self.bar_start[piece] + bar])
         end = int(self.piece_start[piece] + self.piece_len[piece])
         room = seq_len - len(prefix)
-        body = np.asarray(self.tokens[start:min(end, start + room)], dtype=np.int64)
+        body = np.asarray(self.tokens[start : min(end, start + room)], dtype=np.int64)
         ids = np.full(seq_len, self.pad_id, dtype=np.int64)
         labels = np.full(seq_len, IGNORE_INDEX, dtype=np.int64)
-        ids[:len(prefix)] = prefix
+        ids[: len(prefix)] = prefix
         n = len(prefix) + len(body)
-        ids[len(prefix):n] = body
-        labels[len(prefix):n] = body
+        ids[len(prefix) : n] = body
+        labels[len(prefix) : n] = body
         if start + len(body) >= end and n < seq_len:
             ids[n] = labels[n] = self.eos_id
         return ids, labels
 
-    def sample(self, rng: np.random.Generator, batch_size: int,
-               seq_len: int) -> tuple[np.ndarray, np.ndarray]:
+    def sample(
+        self, rng: np.random.Generator, batch_size: int, seq_len: int
+    ) -> tuple[np.ndarray, np.ndarray]:
         """A batch of random windows: pieces drawn in proportion to their length in bars."""
         bars = np.diff(self.bar_start)
         pieces = rng.choice(len(bars), size=batch_size, p=bars / bars.sum())
@@ -147,13 +149,18 @@ class TokenMixture:
     def n_tokens(self) -> int:
         return self.parts[0].n_tokens
 
-    def sample(self, rng: np.random.Generator, batch_size: int,
-               seq_len: int) -> tuple[np.ndarray, np.ndarray]:
+    def sample(
+        self, rng: np.random.Generator, batch_size: int, seq_len: int
+    ) -> tuple[np.ndarray, np.ndarray]:
         p = np.asarray(self.weights, dtype=float) / sum(self.weights)
-        counts = np.bincount(rng.choice(len(self.parts), size=batch_size, p=p),
-                             minlength=len(self.parts))
-        rows = [part.sample(rng, int(n), seq_len) for part, n in zip(self.parts, counts,
-                                                                      strict=True) if n]
+        counts = np.bincount(
+            rng.choice(len(self.parts), size=batch_size, p=p), minlength=len(self.parts)
+        )
+        rows = [
+            part.sample(rng, int(n), seq_len)
+            for part, n in zip(self.parts, counts, strict=True)
+            if n
+        ]
         return np.concatenate([r[0] for r in rows]), np.concatenate([r[1] for r in rows])
 
 
@@ -161,31 +168,45 @@ class TokenMixture:
 # Building the cache
 
 
-def load_split(corpus: Corpus, tokenizer: MusicTokenizer, split: str, settings: DataConfig,
-               tokenizer_dir: Path, *, augmented: bool | None = None) -> TokenData | None:
+def load_split(
+    corpus: Corpus,
+    tokenizer: MusicTokenizer,
+    split: str,
+    settings: DataConfig,
+    tokenizer_dir: Path | None = None,
+    *,
+    augmented: bool | None = None,
+) -> TokenData | None:
     """Tokenize (or load from cache) one corpus split; None if the split has no usable songs.
 
-    ``tokenizer_dir`` is the saved tokenizer the worker processes load. ``augmented`` defaults
-    to True for the training split only.
+    ``tokenizer_dir`` is the saved tokenizer worker processes load (default: the folder the
+    tokenizer was loaded from or saved to; without one, tokenization runs in this process).
+    ``augmented`` defaults to True for the training split only.
     """
     metas = corpus.split(split)
     if not metas:
         return None
     augmented = split == "train" if augmented is None else augmented
     copies = settings.augment_copies if augmented else 0
-    key_source = json.dumps({
-        "manifest": [(m.id, m.content_hash, m.labels) for m in metas],
-        "corpus": str(corpus.path.resolve()),
-        "tokenizer": tokenizer.fingerprint,
-        "settings": {**settings.to_json(), "workers": 0},
-        "copies": copies,
-    }, sort_keys=True)
+    key_source = json.dumps(
+        {
+            "manifest": [(m.id, m.content_hash, m.labels) for m in metas],
+            "corpus": str(corpus.path.resolve()),
+            "tokenizer": tokenizer.fingerprint,
+            "settings": {**settings.to_json(), "workers": 0},
+            "copies": copies,
+        },
+        sort_keys=True,
+    )
     key = hashlib.sha256(key_source.encode()).hexdigest()[:20]
     folder = cache_dir("tokens") / f"{split}-{key}"
     if not (folder / "data.json").is_file():
-        jobs = [(str(corpus.score_path(m)), i, c, settings.seed)
-                for i, m in enumerate(metas) for c in range(copies + 1)]
-        results = _encode_all(jobs, tokenizer, tokenizer_dir, settings)
+        jobs = [
+            (str(corpus.score_path(m)), i, c, settings.seed)
+            for i, m in enumerate(metas)
+            for c in range(copies + 1)
+        ]
+        results = _encode_all(jobs, tokenizer, tokenizer_dir or tokenizer.path, settings)
         styles = [tokenizer.styles_of(metas[i].labels) for (_, i, _, _) in jobs]
         _write_cache(folder, results, styles, tokenizer, key)
     return _open_cache(folder, tokenizer)
@@ -195,8 +216,11 @@ def load_split(corpus: Corpus, tokenizer: MusicTokenizer, split: str, settings: 
 _WORKER: dict = {}
 
 
-def _init_worker(tokenizer_dir: str, settings: dict) -> None:
-    _WORKER["tokenizer"] = MusicTokenizer.load(tokenizer_dir)
+def _init_worker(tokenizer: MusicTokenizer | str, settings: dict) -> None:
+    """``tokenizer``: the tokenizer itself (in this process) or its folder (a pool worker)."""
+    if isinstance(tokenizer, str):
+        tokenizer = MusicTokenizer.load(tokenizer)
+    _WORKER["tokenizer"] = tokenizer
     _WORKER["bars"] = _WORKER["tokenizer"].bar_start_table()
     _WORKER["settings"] = DataConfig(**settings)
 
@@ -216,20 +240,24 @@ def _encode_job(job: tuple[str, int, int, int]) -> tuple[np.ndarray, np.ndarray]
     return ids, bars
 
 
-def _encode_all(jobs: list, tokenizer: MusicTokenizer, tokenizer_dir: Path,
-                settings: DataConfig) -> list[tuple[np.ndarray, np.ndarray]]:
+def _encode_all(
+    jobs: list, tokenizer: MusicTokenizer, tokenizer_dir: Path | None, settings: DataConfig
+) -> list[tuple[np.ndarray, np.ndarray]]:
     workers = settings.workers or os.cpu_count() or 1
-    init_args = (str(tokenizer_dir), settings.to_json())
-    if workers <= 1 or len(jobs) < 64:  # a pool's start-up (~3 s) outweighs small jobs
-        _init_worker(*init_args)
+    # A pool's start-up (~3 s) outweighs small jobs; without a saved tokenizer there is none.
+    if workers <= 1 or len(jobs) < 64 or tokenizer_dir is None:
+        _init_worker(tokenizer, settings.to_json())
         return [_encode_job(job) for job in jobs]
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn"),
-                             initializer=_init_worker, initargs=init_args) as pool:
+    init_args = (str(tokenizer_dir), settings.to_json())
+    with ProcessPoolExecutor(
+        workers, mp_context=get_context("spawn"), initializer=_init_worker, initargs=init_args
+    ) as pool:
         return list(pool.map(_encode_job, jobs, chunksize=max(1, len(jobs) // (8 * workers))))
 
 
-def _write_cache(folder: Path, results: list, styles: list[list[int]],
-                 tokenizer: MusicTokenizer, key: str) -> None:
+def _write_cache(
+    folder: Path, results: list, styles: list[list[int]], tokenizer: MusicTokenizer, key: str
+) -> None:
     keep = [i for i, (ids, bars) in enumerate(results) if len(ids) and len(bars)]
     if not keep:
         raise TributeError("no song of this split produced any tokens (all empty?)")
@@ -242,16 +270,32 @@ def _write_cache(folder: Path, results: list, styles: list[list[int]],
     max_styles = max([len(styles[i]) for i in keep] + [1])
     style_ids = np.full((len(keep), max_styles), -1, dtype=np.int64)
     for row, i in enumerate(keep):
-        style_ids[row, :len(styles[i])] = styles[i]
+        style_ids[row, : len(styles[i])] = styles[i]
     tmp = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     np.concatenate([results[i][0] for i in keep]).astype(dtype).tofile(tmp / "tokens.bin")
-    np.savez(tmp / "index.npz", piece_start=starts, piece_len=lengths, bar_start=bar_start,
-             bar_pos=bar_pos.astype(np.int64), styles=style_ids)
-    atomic_write_text(tmp / "data.json", json.dumps({
-        "key": key, "dtype": np.dtype(dtype).name, "pieces": len(keep),
-        "skipped_empty": len(results) - len(keep), "tokens": int(lengths.sum())}) + "\n")
+    np.savez(
+        tmp / "index.npz",
+        piece_start=starts,
+        piece_len=lengths,
+        bar_start=bar_start,
+        bar_pos=bar_pos.astype(np.int64),
+        styles=style_ids,
+    )
+    atomic_write_text(
+        tmp / "data.json",
+        json.dumps(
+            {
+                "key": key,
+                "dtype": np.dtype(dtype).name,
+                "pieces": len(keep),
+                "skipped_empty": len(results) - len(keep),
+                "tokens": int(lengths.sum()),
+            }
+        )
+        + "\n",
+    )
     try:
         os.replace(tmp, folder)
     except OSError:  # another process finished the same cache first: keep theirs
@@ -265,6 +309,13 @@ def _open_cache(folder: Path, tokenizer: MusicTokenizer) -> TokenData:
     index = np.load(folder / "index.npz", allow_pickle=False)
     return TokenData(
         tokens=np.memmap(folder / "tokens.bin", dtype=header["dtype"], mode="r"),
-        piece_start=index["piece_start"], piece_len=index["piece_len"],
-        bar_start=index["bar_start"], bar_pos=index["bar_pos"], styles=index["styles"],
-        bos_id=tokenizer.bos_id, eos_id=tokenizer.eos_id, pad_id=tokenizer.pad_id, path=folder)
+        piece_start=index["piece_start"],
+        piece_len=index["piece_len"],
+        bar_start=index["bar_start"],
+        bar_pos=index["bar_pos"],
+        styles=index["styles"],
+        bos_id=tokenizer.bos_id,
+        eos_id=tokenizer.eos_id,
+        pad_id=tokenizer.pad_id,
+        path=folder,
+    )

@@ -27,10 +27,19 @@ import numpy as np
 from tribute.corpus.store import Corpus
 from tribute.errors import TributeError
 from tribute.model import grow_vocab, load_model
+from tribute.modeldir import (
+    RunRecord,
+    StyleModel,
+    is_adapter,
+    load_style_model,
+    read_record,
+    write_record,
+)
 from tribute.paths import atomic_write_text
 from tribute.tokens import TOKENIZER_DIR, MusicTokenizer, style_name
 from tribute.train.data import DataConfig, TokenData, TokenMixture, load_split
-from tribute.train.loop import RECORD_FILE, TrainConfig, TrainResult, train
+from tribute.train.loop import TrainConfig, TrainResult, train
+from tribute.train.nll import held_out_bits
 
 __all__ = ["DEFAULT_METHOD", "FinetuneConfig", "finetune"]
 
@@ -62,6 +71,16 @@ class FinetuneConfig:
         default_factory=lambda: TrainConfig(learning_rate=2e-4, warmup_steps=20)
     )
 
+    def __post_init__(self) -> None:
+        if not self.style.strip():
+            raise TributeError("--style needs the artist's name")
+        if self.method not in ("auto", "lora", "full"):
+            raise TributeError(f"--method must be lora, full or auto, got {self.method!r}")
+        if not 0 <= self.rehearsal < 1:
+            raise TributeError("--rehearsal is a fraction in [0, 1)")
+        if self.epochs <= 0:
+            raise TributeError("--epochs must be positive")
+
     def to_json(self) -> dict:
         return asdict(self)
 
@@ -82,94 +101,44 @@ def finetune(
     corpus = _artist_corpus(artist_corpus)
     if config.rehearsal and genre_corpus is None:
         raise TributeError("--rehearsal needs --genre-corpus (the genre data to mix in)")
-    if not 0 <= config.rehearsal < 1:
-        raise TributeError("--rehearsal is a fraction in [0, 1)")
-    if (base / "adapter_config.json").is_file():
-        raise TributeError(
-            f"{base} is a LoRA adapter: fine-tune its merged model "
-            "(tribute finetune --merge writes one) or its base"
-        )
-    tokenizer = MusicTokenizer.load(base)
-    model = load_model(base)
-    if model.config.vocab_size != tokenizer.vocab_size:
-        raise TributeError(
-            f"{base}: model and tokenizer disagree ({model.config.vocab_size} "
-            f"embeddings, {tokenizer.vocab_size} tokens)"
-        )
-    base_record = _read(base / RECORD_FILE)
-    preset = base_record.get("preset") or getattr(model.config, "tribute_preset", "small")
+    tokenizer, model, base_record = _open_base(base)
+    preset = base_record.preset or getattr(model.config, "tribute_preset", "small")
     method = DEFAULT_METHOD.get(preset, "full") if config.method == "auto" else config.method
-    if method not in ("lora", "full"):
-        raise TributeError(f"--method must be lora, full or auto, got {config.method!r}")
     _prepare_out(out_dir, resume, force)
+    name, style_id = _add_style(tokenizer, model, config)
+    tokenizer.save(out_dir / TOKENIZER_DIR)
 
-    # The style token: appended to the vocabulary, initialized at the mean style embedding.
-    name = style_name(config.style_key, config.style)
-    if name in tokenizer.styles and not config.replace_style:
-        raise TributeError(
-            f"the base model already has style {name!r}; choose another name "
-            "or pass --replace-style to train it further"
-        )
-    old_styles = tokenizer.style_ids()
-    if config.style_key not in tokenizer.settings.style_keys:
-        tokenizer.settings = replace(
-            tokenizer.settings, style_keys=(*tokenizer.settings.style_keys, config.style_key)
-        )
-    style_id = tokenizer.add_style(config.style_key, config.style)
-    grow_vocab(model, tokenizer.vocab_size, init_from=old_styles or None)
-    tokenizer_dir = tokenizer.save(out_dir / TOKENIZER_DIR)
-
-    for meta in corpus.metas:  # every artist song carries the new style
-        meta.labels = {**meta.labels, config.style_key: config.style}
-    train_data = load_split(corpus, tokenizer, "train", config.data, tokenizer_dir)
-    val_data = load_split(corpus, tokenizer, "validation", config.data, tokenizer_dir)
-    if train_data is None or val_data is None:
-        raise TributeError(
-            f"artist corpus {corpus.path} needs songs in both its train and "
-            "validation splits (rebuild it with more families, e.g. --split "
-            "0.7,0.15,0.15)"
-        )
-    mixed = train_data
-    genre = None
-    if config.rehearsal:
-        genre = Corpus.open(genre_corpus)
-        genre_data = load_split(genre, tokenizer, "train", config.data, tokenizer_dir)
-        if genre_data is None:
-            raise TributeError(f"genre corpus {genre.path} has no training songs")
-        mixed = TokenMixture([train_data, genre_data], [1 - config.rehearsal, config.rehearsal])
-
-    seq_len = min(config.train.seq_len, model.config.max_position_embeddings)
-    tokens_per_step = config.train.batch_size * config.train.grad_accum * seq_len
-    steps_per_epoch = max(1, math.ceil(train_data.n_tokens / tokens_per_step))
-    train_config = replace(
-        config.train,
-        seq_len=seq_len,
-        eval_every=steps_per_epoch,
-        save_every=steps_per_epoch,
-        patience=config.patience,
-        max_steps=config.train.max_steps or max(1, round(config.epochs * steps_per_epoch)),
-        restore_best=True,
-    )
+    corpus = corpus.labelled({config.style_key: config.style})  # every song carries the style
+    train_data, val_data, mixed = _data(corpus, tokenizer, config, genre_corpus)
+    train_config = _train_config(config, model, train_data)
+    held_out_split = "test" if corpus.split("test") else "validation"
     before = _validation_loss(model, val_data, train_config)
-    val_notes = [m.n_notes for m in corpus.split("validation")]
-    bits_before = _held_out_bits(model, val_data, val_notes, seq_len)
+    bits_before = _held_out_bits(
+        StyleModel(out_dir, model, tokenizer, RunRecord(train_config=train_config.to_json())),
+        corpus,
+        held_out_split,
+    )
     log(
         f"fine-tuning {base} on {len(corpus.split('train'))} songs of {name} ({method}); "
-        f"{steps_per_epoch} steps per epoch; held-out loss before: {before:.4f}"
+        f"{train_config.eval_every} steps per epoch; held-out loss before: {before:.4f}"
     )
     if method == "lora":
         model = _lora(model, config, style_id)
     probe = (
-        _Probe(corpus, tokenizer, train_data, val_data, config, seq_len)
+        _Probe(corpus, tokenizer, train_data, val_data, config, train_config.seq_len)
         if config.probe_songs
         else None
     )
     record = {
         "command": "finetune",
         "base_model": str(base.resolve()),
-        "base_record": {k: base_record.get(k) for k in ("preset", "corpus", "styles")},
+        "base_record": {
+            "preset": base_record.preset,
+            "corpus": base_record.corpus,
+            "styles": base_record.styles,
+        },
         "artist_corpus": str(corpus.path.resolve()),
-        "genre_corpus": str(Path(genre_corpus).resolve()) if genre is not None else None,
+        "genre_corpus": str(Path(genre_corpus).resolve()) if config.rehearsal else None,
         "style": name,
         "style_id": style_id,
         "method": method,
@@ -192,14 +161,87 @@ def finetune(
         log=log,
         on_evaluate=probe,
     )
-    from tribute.modeldir import load_style_model
-
-    bits_after = _held_out_bits(load_style_model(out_dir).model, val_data, val_notes, seq_len)
-    _finish_record(out_dir, result, before, bits_before, bits_after)
+    bits_after = _held_out_bits(load_style_model(out_dir), corpus, held_out_split)
+    _finish_record(out_dir, result, before, (held_out_split, bits_before, bits_after))
     if method == "lora" and config.merge:
-        _merge(out_dir, base, tokenizer, log)
+        _merge(out_dir, tokenizer, log)
     log(f"held-out loss {before:.4f} → {result.best_val_loss:.4f} (best epoch); saved {out_dir}")
     return result
+
+
+def _open_base(base: Path) -> tuple[MusicTokenizer, object, RunRecord]:
+    if is_adapter(base):
+        raise TributeError(
+            f"{base} is a LoRA adapter: fine-tune its merged model "
+            "(tribute finetune --merge writes one) or its base"
+        )
+    tokenizer = MusicTokenizer.load(base)
+    model = load_model(base)
+    if model.config.vocab_size != tokenizer.vocab_size:
+        raise TributeError(
+            f"{base}: model and tokenizer disagree ({model.config.vocab_size} "
+            f"embeddings, {tokenizer.vocab_size} tokens)"
+        )
+    return tokenizer, model, read_record(base)
+
+
+def _add_style(tokenizer: MusicTokenizer, model, config: FinetuneConfig) -> tuple[str, int]:
+    """The artist's style token, appended and initialized at the mean style embedding."""
+    name = style_name(config.style_key, config.style)
+    if name in tokenizer.styles and not config.replace_style:
+        raise TributeError(
+            f"the base model already has style {name!r}; choose another name "
+            "or pass --replace-style to train it further"
+        )
+    old_styles = tokenizer.style_ids()
+    if config.style_key not in tokenizer.settings.style_keys:
+        tokenizer.settings = replace(
+            tokenizer.settings, style_keys=(*tokenizer.settings.style_keys, config.style_key)
+        )
+    style_id = tokenizer.add_style(config.style_key, config.style)
+    grow_vocab(model, tokenizer.vocab_size, init_from=old_styles or None)
+    return name, style_id
+
+
+def _data(
+    corpus: Corpus,
+    tokenizer: MusicTokenizer,
+    config: FinetuneConfig,
+    genre_corpus: str | Path | None,
+) -> tuple[TokenData, TokenData, TokenData | TokenMixture]:
+    """Training and validation token data, and what training samples from (with rehearsal)."""
+    train_data = load_split(corpus, tokenizer, "train", config.data)
+    val_data = load_split(corpus, tokenizer, "validation", config.data)
+    if train_data is None or val_data is None:
+        raise TributeError(
+            f"artist corpus {corpus.path} needs songs in both its train and "
+            "validation splits (rebuild it with more families, e.g. --split "
+            "0.7,0.15,0.15)"
+        )
+    if not config.rehearsal:
+        return train_data, val_data, train_data
+    genre = Corpus.open(genre_corpus)
+    genre_data = load_split(genre, tokenizer, "train", config.data)
+    if genre_data is None:
+        raise TributeError(f"genre corpus {genre.path} has no training songs")
+    mixed = TokenMixture([train_data, genre_data], [1 - config.rehearsal, config.rehearsal])
+    return train_data, val_data, mixed
+
+
+def _train_config(config: FinetuneConfig, model, train_data: TokenData) -> TrainConfig:
+    """The loop's settings: one validation and checkpoint per epoch, the best epoch kept."""
+    seq_len = min(config.train.seq_len, model.config.max_position_embeddings)
+    tokens_per_step = config.train.batch_size * config.train.grad_accum * seq_len
+    steps_per_epoch = max(1, math.ceil(train_data.n_tokens / tokens_per_step))
+    return replace(
+        config.train,
+        seq_len=seq_len,
+        eval_every=steps_per_epoch,
+        save_every=steps_per_epoch,
+        patience=config.patience,
+        max_steps=config.train.max_steps or max(1, round(config.epochs * steps_per_epoch)),
+        restore_best=True,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -265,37 +307,39 @@ def _lora(model, config: FinetuneConfig, style_id: int):
 
 
 def _validation_loss(model, data: TokenData, config: TrainConfig) -> float:
-    from tribute.train.loop import _accelerator, evaluate
+    from tribute.train.loop import _accelerator, validation_loss
 
     accelerator, _ = _accelerator(config)
-    return evaluate(model, data, config, accelerator)
+    return validation_loss(model, data, config, accelerator)
 
 
-def _held_out_bits(model, data: TokenData, notes: list[int], seq_len: int) -> float | None:
-    """Mean exact bits per note of the held-out songs (None if some could not be tokenized)."""
-    from tribute.train.nll import bits_per_note
-
-    if len(data) != len(notes):
+def _held_out_bits(model: StyleModel, corpus: Corpus, split: str) -> float | None:
+    """Mean exact bits per note of the held-out songs under the artist's style (None if some
+    could not be tokenized)."""
+    try:
+        return float(held_out_bits(model, corpus, split).mean())
+    except TributeError:
         return None
-    return float(bits_per_note(model, data, notes, seq_len).mean())
 
 
 def _finish_record(
     out_dir: Path,
     result: TrainResult,
     before: float,
-    bits_before: float | None,
-    bits_after: float | None,
+    held_out: tuple[str, float | None, float | None],
 ) -> None:
     """Add the before/after summary and the choice of checkpoint to ``training.json``."""
-    path = out_dir / RECORD_FILE
-    record = _read(path)
+    split, bits_before, bits_after = held_out
+    record = read_record(out_dir)
     history = result.history
     best = min(history, key=lambda h: h["val_loss"]) if history else None
-    record["summary"] = {
+    record.summary = {
         "validation_loss_before": before,  # nats per token over fixed validation windows
         "validation_loss_after": result.best_val_loss,
-        "bits_per_note_before": bits_before,  # exact, per held-out song (train/nll.py)
+        # Exact, per held-out song (train/nll.py), on songs that played no part in choosing
+        # the kept epoch (the test split; validation only when the corpus has no test split).
+        "held_out_split": split,
+        "bits_per_note_before": bits_before,
         "bits_per_note_after": bits_after,
         "chosen_step": best["step"] if best else result.steps,
         "why": (
@@ -303,19 +347,17 @@ def _finish_record(
             + (f"; stopped early after {len(history)} epochs" if result.stopped_early else "")
         ),
     }
-    atomic_write_text(path, json.dumps(record, indent=1) + "\n")
+    write_record(out_dir, record)
 
 
-def _merge(out_dir: Path, base: Path, tokenizer: MusicTokenizer, log) -> None:
-    from tribute.modeldir import load_style_model
-
+def _merge(out_dir: Path, tokenizer: MusicTokenizer, log) -> None:
     merged = out_dir / "merged"
     style_model = load_style_model(out_dir)
     style_model.model.save_pretrained(merged, safe_serialization=True)
     tokenizer.save(merged / TOKENIZER_DIR)
-    record = _read(out_dir / RECORD_FILE)
-    record["merged_from"] = str(out_dir.resolve())
-    atomic_write_text(merged / RECORD_FILE, json.dumps(record, indent=1) + "\n")
+    record = read_record(out_dir)
+    record.merged_from = str(out_dir.resolve())
+    write_record(merged, record)
     log(f"merged model: {merged}")
 
 

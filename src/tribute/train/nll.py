@@ -1,4 +1,4 @@
-"""Held-out likelihood per song, in bits per note (EVALUATION.md §2A).
+"""Held-out likelihood per song, in bits per note (docs/evaluation.md §2A).
 
 Token-level NLL depends on the tokenizer (BPE merges several events into one token), so arms are
 compared per *note*: the summed NLL of a piece's tokens, converted to bits, divided by the
@@ -13,7 +13,10 @@ import math
 import numpy as np
 import torch
 
-from tribute.train.data import TokenData
+from tribute.corpus.store import Corpus
+from tribute.errors import TributeError
+from tribute.modeldir import StyleModel
+from tribute.train.data import DataConfig, TokenData, load_split
 
 
 @torch.no_grad()
@@ -58,6 +61,26 @@ def bits_per_note(model, data: TokenData, notes: list[int], seq_len: int) -> np.
         values.append(nats / math.log(2) / max(1, n_notes))
     model.train(was_training)
     return np.asarray(values)
+
+
+def held_out_bits(
+    model: StyleModel, corpus: Corpus, split: str, *, style: str | None = None
+) -> np.ndarray:
+    """Bits per note of every song of ``split`` under ``model``, each in its own windows of the
+    length the model was trained with. ``style`` (``"artist=Bach"``) is added to every song's
+    labels, so artist songs are scored under the style token they were trained with; the
+    corpus's records are not changed."""
+    if style and "=" in style:
+        key, value = style.split("=", 1)
+        corpus = corpus.labelled({key: value})
+    metas = corpus.split(split)
+    data = load_split(
+        corpus, model.tokenizer, split, DataConfig(augment_copies=0, workers=1), augmented=False
+    )
+    if data is None or len(data) != len(metas):
+        raise TributeError(f"{corpus.path}: some {split} songs could not be tokenized")
+    seq_len = min(model.record.seq_len or model.context_tokens, model.context_tokens)
+    return bits_per_note(model.model, data, [m.n_notes for m in metas], seq_len)
 
 
 def paired_bootstrap(a: np.ndarray, b: np.ndarray, samples: int = 1000, seed: int = 0) -> dict:

@@ -60,9 +60,17 @@ def default_train_config(preset_name: str, **overrides) -> TrainConfig:
     return replace(base, **{k: v for k, v in overrides.items() if v is not None})
 
 
-def pretrain(corpus_path: str | Path, out_dir: str | Path, config: PretrainConfig, *,
-             style_keys: tuple[str, ...] | None = None, tokenizer_from: str | Path | None = None,
-             resume: bool = False, force: bool = False, log=print) -> TrainResult:
+def pretrain(
+    corpus_path: str | Path,
+    out_dir: str | Path,
+    config: PretrainConfig,
+    *,
+    style_keys: tuple[str, ...] | None = None,
+    tokenizer_from: str | Path | None = None,
+    resume: bool = False,
+    force: bool = False,
+    log=print,
+) -> TrainResult:
     """Pretrain a model of ``config.preset`` on a corpus; see the module docstring.
 
     ``style_keys``: label keys that become style tokens (default: every key the corpus uses).
@@ -85,13 +93,24 @@ def pretrain(corpus_path: str | Path, out_dir: str | Path, config: PretrainConfi
         if state.is_main_process:
             _prepare_out_dir(out_dir, resume=resume, force=force)
             tokenizer = _tokenizer(corpus, config, tokenizer_dir, tokenizer_from, resume, quiet)
-            atomic_write_text(out_dir / CONFIG_FILE, json.dumps(
-                {**config.to_json(), "corpus": str(corpus.path.resolve()),
-                 "styles": tokenizer.styles}, indent=1) + "\n")
+            atomic_write_text(
+                out_dir / CONFIG_FILE,
+                json.dumps(
+                    {
+                        **config.to_json(),
+                        "corpus": str(corpus.path.resolve()),
+                        "styles": tokenizer.styles,
+                    },
+                    indent=1,
+                )
+                + "\n",
+            )
         else:
             tokenizer = MusicTokenizer.load(tokenizer_dir)
-        quiet(f"tokenizer: {tokenizer.music_vocab_size:,} music tokens + "
-              f"{len(tokenizer.styles)} style tokens ({', '.join(tokenizer.styles) or 'none'})")
+        quiet(
+            f"tokenizer: {tokenizer.music_vocab_size:,} music tokens + "
+            f"{len(tokenizer.styles)} style tokens ({', '.join(tokenizer.styles) or 'none'})"
+        )
         train_data = load_split(corpus, tokenizer, "train", config.data, tokenizer_dir)
         val_data = load_split(corpus, tokenizer, "validation", config.data, tokenizer_dir)
     if train_data is None:
@@ -99,20 +118,42 @@ def pretrain(corpus_path: str | Path, out_dir: str | Path, config: PretrainConfi
     if val_data is None:
         quiet("note: the corpus has no validation split; no validation loss will be reported")
 
-    model = build_model(config.preset, tokenizer.vocab_size, pad_id=tokenizer.pad_id,
-                        bos_id=tokenizer.bos_id, eos_id=tokenizer.eos_id, seed=config.train.seed)
-    record = {"command": "pretrain", "corpus": str(corpus.path.resolve()),
-              "corpus_songs": {s: len(corpus.split(s)) for s in ("train", "validation", "test")},
-              "preset": config.preset, "styles": tokenizer.styles,
-              "pretrain_config": config.to_json()}
-    result = train(model, train_data, val_data, config.train, out_dir, resume=resume,
-                   fingerprint=tokenizer.fingerprint, record=record, log=quiet)
+    model = build_model(
+        config.preset,
+        tokenizer.vocab_size,
+        pad_id=tokenizer.pad_id,
+        bos_id=tokenizer.bos_id,
+        eos_id=tokenizer.eos_id,
+        seed=config.train.seed,
+    )
+    record = {
+        "command": "pretrain",
+        "corpus": str(corpus.path.resolve()),
+        "corpus_songs": {s: len(corpus.split(s)) for s in ("train", "validation", "test")},
+        "preset": config.preset,
+        "styles": tokenizer.styles,
+        "pretrain_config": config.to_json(),
+    }
+    result = train(
+        model,
+        train_data,
+        val_data,
+        config.train,
+        out_dir,
+        resume=resume,
+        fingerprint=tokenizer.fingerprint,
+        record=record,
+        log=quiet,
+    )
 
     if state.is_main_process:
         _smoke_sample(out_dir, tokenizer, corpus, config, quiet)
-        quiet(f"saved model to {out_dir} (step {result.steps}, train loss "
-              f"{result.train_loss:.3f}" + (f", validation loss {result.val_loss:.3f}"
-                                            if result.val_loss is not None else "") + ")")
+        quiet(
+            f"saved model to {out_dir} (step {result.steps}, train loss "
+            f"{result.train_loss:.3f}"
+            + (f", validation loss {result.val_loss:.3f}" if result.val_loss is not None else "")
+            + ")"
+        )
     state.wait_for_everyone()
     return result
 
@@ -122,52 +163,73 @@ def _open_corpus(path: str | Path) -> Corpus:
     if len(corpus) == 0:
         raise TributeError(f"corpus {corpus.path} is empty")
     if not corpus.split("train"):
-        raise TributeError(f"corpus {corpus.path} has no train split "
-                           "(every song is in validation/test)")
+        raise TributeError(
+            f"corpus {corpus.path} has no train split (every song is in validation/test)"
+        )
     return corpus
 
 
 def _prepare_out_dir(out_dir: Path, *, resume: bool, force: bool) -> None:
     if out_dir.exists() and any(out_dir.iterdir()) and not resume:
         if not force:
-            raise TributeError(f"output folder {out_dir} exists; pass --resume to continue "
-                               "its training or --force to start over")
+            raise TributeError(
+                f"output folder {out_dir} exists; pass --resume to continue "
+                "its training or --force to start over"
+            )
         if not {p.name for p in out_dir.iterdir()} & _OURS:
-            raise TributeError(f"--force refuses to delete {out_dir}: it does not look like a "
-                               "tribute model folder")
+            raise TributeError(
+                f"--force refuses to delete {out_dir}: it does not look like a tribute model folder"
+            )
         shutil.rmtree(out_dir)
     if resume and out_dir.exists() and not (out_dir / TOKENIZER_DIR).is_dir():
         raise TributeError(f"cannot resume: {out_dir} holds no tokenizer from an earlier run")
     out_dir.mkdir(parents=True, exist_ok=True)
 
 
-def _tokenizer(corpus: Corpus, config: PretrainConfig, tokenizer_dir: Path,
-               tokenizer_from: str | Path | None, resume: bool, log) -> MusicTokenizer:
+def _tokenizer(
+    corpus: Corpus,
+    config: PretrainConfig,
+    tokenizer_dir: Path,
+    tokenizer_from: str | Path | None,
+    resume: bool,
+    log,
+) -> MusicTokenizer:
     if resume and tokenizer_dir.is_dir():
         tokenizer = MusicTokenizer.load(tokenizer_dir)
         if tokenizer_from is not None:
             other = MusicTokenizer.load(tokenizer_from)
             if other.fingerprint != tokenizer.fingerprint:
-                raise TributeError(f"--tokenizer {tokenizer_from} differs from the tokenizer "
-                                   f"the run in {tokenizer_dir.parent} was started with")
+                raise TributeError(
+                    f"--tokenizer {tokenizer_from} differs from the tokenizer "
+                    f"the run in {tokenizer_dir.parent} was started with"
+                )
         return tokenizer
-    styles = sorted({f"{k}={m.labels[k]}" for m in corpus.metas
-                     for k in config.tokenizer.style_keys if k in m.labels})
+    styles = sorted(
+        {
+            f"{k}={m.labels[k]}"
+            for m in corpus.metas
+            for k in config.tokenizer.style_keys
+            if k in m.labels
+        }
+    )
     if tokenizer_from is not None:
         tokenizer = MusicTokenizer.load(tokenizer_from)
         for name in styles:
             tokenizer.add_style(*name.split("=", 1))
     else:
         paths = [corpus.score_path(m) for m in corpus.split("train")]
-        log(f"training a {config.tokenizer.model} vocabulary of {config.tokenizer.vocab_size:,} "
-            f"tokens on {min(len(paths), config.tokenizer.max_training_files):,} songs")
+        log(
+            f"training a {config.tokenizer.model} vocabulary of {config.tokenizer.vocab_size:,} "
+            f"tokens on {min(len(paths), config.tokenizer.max_training_files):,} songs"
+        )
         tokenizer = MusicTokenizer.train(paths, config.tokenizer, styles)
     tokenizer.save(tokenizer_dir)
     return tokenizer
 
 
-def _smoke_sample(out_dir: Path, tokenizer: MusicTokenizer, corpus: Corpus,
-                  config: PretrainConfig, log) -> None:
+def _smoke_sample(
+    out_dir: Path, tokenizer: MusicTokenizer, corpus: Corpus, config: PretrainConfig, log
+) -> None:
     """Sample a short piece from the saved model and write it as ``sample.mid``."""
     from symusic import Score
 
@@ -175,8 +237,13 @@ def _smoke_sample(out_dir: Path, tokenizer: MusicTokenizer, corpus: Corpus,
 
     model = load_model(out_dir)
     first = corpus.split("train")[0]
-    score = sample_song(model, tokenizer, tokenizer.styles_of(first.labels),
-                        max_new_tokens=config.sample_tokens, seed=config.train.seed)
+    score = sample_song(
+        model,
+        tokenizer,
+        tokenizer.styles_of(first.labels),
+        max_new_tokens=config.sample_tokens,
+        seed=config.train.seed,
+    )
     path = out_dir / SAMPLE_FILE
     score.dump_midi(str(path))
     notes = Score(str(path)).note_num()  # reads back: the file is valid MIDI

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 from symusic import Score
 
-from tribute.music import PITCH_NAMES, Key, bar_starts, estimate_key
+from tribute.music.pitch import PITCH_NAMES, Key, estimate_key
+from tribute.music.timeline import bar_starts
 
 # Chord qualities: the suffix a lead sheet writes, the MusicXML <kind>, the intervals above the
 # root. Order matters on ties: simpler chords first.
@@ -39,6 +40,7 @@ BASS_WEIGHT = 0.5  # share of the window's weight added to the lowest pitch clas
 HALF_BAR_MARGIN = 0.05  # halves must fit this much better than the whole bar to split it
 MIN_FIT = 0.55  # below this cosine similarity the window is "no chord"
 MIN_SHARE = 0.1  # a pitch class counts toward "is this a chord" from 10% of the window's weight
+
 
 def _templates() -> tuple[np.ndarray, list[tuple[int, str, int]]]:
     rows, labels = [], []
