@@ -108,3 +108,37 @@ def test_empty_score_encodes_to_nothing(tokenizer):
 def test_load_rejects_a_folder_without_tokenizer(tmp_path):
     with pytest.raises(TributeError, match="no tribute tokenizer"):
         MusicTokenizer.load(tmp_path)
+
+
+def test_grammar_is_miditoks_token_graph(tokenizer):
+    grammar = tokenizer.grammar()
+    assert grammar["Bar"] == {"TimeSig"}  # every REMI bar carries its time signature
+    assert grammar["Program"] == {"Pitch", "PitchDrum"}
+    assert "PAD" not in grammar and all("EOS" not in kinds for kinds in grammar.values())
+
+
+def test_decode_repair_drops_only_the_broken_note():
+    from tribute.tokens import _grammatical
+
+    grammar = {
+        "Bar": frozenset({"TimeSig"}),
+        "TimeSig": frozenset({"Bar", "Position", "Program"}),
+        "Position": frozenset({"Program", "Tempo"}),
+        "Tempo": frozenset({"Bar", "Position", "Program"}),
+        "Program": frozenset({"Pitch", "PitchDrum"}),
+        "Pitch": frozenset({"Velocity"}),
+        "PitchDrum": frozenset({"Velocity"}),
+        "Velocity": frozenset({"Duration"}),
+        "Duration": frozenset({"Bar", "Position", "Program"}),
+    }
+    note = ["Program_0", "Pitch_62", "Velocity_63", "Duration_1.0.12"]
+    broken = ["Bar_None", "TimeSig_4/4", "Position_0", "Program_0", "Pitch_60", "Position_4"]
+    assert _grammatical([*broken, *note[:-1], note[-1]], grammar) == [
+        "Bar_None",
+        "TimeSig_4/4",
+        "Position_4",
+        *note,
+    ]
+    drum = ["Position_0", "Program_-1", "Pitch_36", "Velocity_63", "Duration_0.2.12"]
+    # A drum program takes PitchDrum, never Pitch: the whole note goes, with its position.
+    assert _grammatical(["Bar_None", "TimeSig_4/4", *drum], grammar) == ["Bar_None", "TimeSig_4/4"]

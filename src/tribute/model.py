@@ -118,7 +118,7 @@ def load_model(
     return model.eval()
 
 
-def count_parameters(model: torch.nn.Module, non_embedding: bool = False) -> int:
+def count_parameters(model: LlamaForCausalLM, non_embedding: bool = False) -> int:
     """Parameters (tied weights once); ``non_embedding`` leaves out the token embedding."""
     total = sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
     if non_embedding:

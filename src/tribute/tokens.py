@@ -226,6 +226,17 @@ class MusicTokenizer:
             self.styles.append(name)
         return self.style_id(key, value)  # type: ignore[return-value]
 
+    def styles_named(self, names: Iterable[str]) -> list[int]:
+        """Ids of style tokens given by name (``"artist=Bach"``); unknown names raise."""
+        ids = []
+        for name in names:
+            if name not in self.styles:
+                raise TributeError(
+                    f"unknown style {name!r}; this model knows: {', '.join(self.styles) or 'none'}"
+                )
+            ids.append(self.music_vocab_size + self.styles.index(name))
+        return ids
+
     def styles_of(self, labels: Mapping[str, str]) -> list[int]:
         """Style-token ids for a song's labels, in ``settings.style_keys`` order (known only)."""
         ids = []
@@ -256,6 +267,18 @@ class MusicTokenizer:
         byte = tok._model.id_to_token(int(token_id))
         return list(tok._vocab_learned_bytes_to_tokens.get(byte, [])) if byte else []
 
+    def grammar(self) -> dict[str, frozenset[str]]:
+        """Which event kind may follow which: MidiTok's own token-type graph of this
+        tokenizer, special tokens left out (REMI + programs here:
+        ``Bar TimeSig (Position [Tempo] (Program Pitch Velocity Duration)*)*``)."""
+        graph = self.miditok.tokens_types_graph
+        special = {"PAD", "BOS", "EOS"}
+        return {
+            kind: frozenset(event_kind(n) for n in following) - special
+            for kind, following in graph.items()
+            if kind not in special
+        }
+
     # ---------------------------------------------------------------- encode / decode
 
     def encode(self, score: Score) -> np.ndarray:
@@ -283,7 +306,9 @@ class MusicTokenizer:
             except Exception:  # repaired below: decoding must never crash
                 pass
             try:
-                repaired = _grammatical([t for i in music for t in self.base_tokens(i)])
+                repaired = _grammatical(
+                    [t for i in music for t in self.base_tokens(i)], self.grammar()
+                )
                 if self.miditok.is_trained:
                     return self._checked(self.miditok.decode(self._ids_of_base(repaired)))
                 return self._checked(self.miditok.decode([self.miditok.vocab[t] for t in repaired]))
@@ -305,27 +330,46 @@ class MusicTokenizer:
         return score
 
 
-def _grammatical(tokens: list[str]) -> list[str]:
-    """Keep REMI events in a decodable order: Program → Pitch → Velocity → Duration quads."""
+def event_kind(token: str) -> str:
+    """``"Pitch_60"`` → ``"Pitch"``: the event type of a MidiTok base token."""
+    return token.split("_", 1)[0]
+
+
+def may_follow(
+    grammar: Mapping[str, frozenset[str]], previous: str | None, kind: str, drum: bool = False
+) -> bool:
+    """Whether an event of ``kind`` may follow one of kind ``previous`` (None: the start of a
+    piece or section, where only a bar may begin). After a ``Program`` event the drum program
+    (``drum``) is followed by ``PitchDrum``, any other by ``Pitch``."""
+    if previous is None:
+        return kind == "Bar"
+    if previous == "Program":
+        return kind == ("PitchDrum" if drum else "Pitch")
+    return kind in grammar.get(previous, frozenset())
+
+
+def _grammatical(tokens: list[str], grammar: Mapping[str, frozenset[str]]) -> list[str]:
+    """The longest decodable reading of ``tokens``: events that break the grammar are dropped
+    with the incomplete note or event group they interrupt."""
+    closing = {k for k, nxt in grammar.items() if "Bar" in nxt or "Position" in nxt}
     out: list[str] = []
-    note: list[str] = []
-    expect = ("Program_", ("Pitch_", "PitchDrum_"), "Velocity_", "Duration_")
+    pending: list[str] = []  # the open group since the last point a new group may start
     for token in tokens:
-        kind = token.split("_", 1)[0] + "_"
-        if kind in ("Bar_", "Position_", "Tempo_", "TimeSig_"):
-            if kind == "TimeSig_" and (not out or not out[-1].startswith("Bar_")):
-                continue
-            note = []
-            out.append(token)
+        kind = event_kind(token)
+        if kind not in grammar:
             continue
-        wanted = expect[len(note)]
-        if kind == wanted or (isinstance(wanted, tuple) and kind in wanted):
-            note.append(token)
-            if len(note) == len(expect):
-                out.extend(note)
-                note = []
+        for group in (pending, []):  # continue the open group, else restart after ``out``
+            last = group[-1] if group else (out[-1] if out else None)
+            previous = event_kind(last) if last else None
+            if may_follow(grammar, previous, kind, last == "Program_-1"):
+                pending = [*group, token]
+                break
         else:
-            note = [token] if kind == "Program_" else []
+            pending = []
+            continue
+        if kind in closing:
+            out += pending
+            pending = []
     return out
 
 

@@ -45,10 +45,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def given(args: argparse.Namespace, *names: str) -> dict:
-    """The named options the user actually gave (not None): passed to a config class, so that
-    every default lives in one place, the config's fields."""
-    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+def given(args: argparse.Namespace, *names: str, **renamed: str) -> dict:
+    """The named options the user actually gave (not None), for a config class, so that every
+    default lives in one place, the config's fields. ``renamed``: field=option, e.g.
+    ``learning_rate="lr"``."""
+    pairs = [(name, name) for name in names] + list(renamed.items())
+    return {
+        field: getattr(args, option)
+        for field, option in pairs
+        if getattr(args, option, None) is not None
+    }
+
+
+def add_time_budget(parser) -> None:
+    """``--time-budget DURATION``, shared by the training commands."""
+    parser.add_argument(
+        "--time-budget",
+        metavar="DURATION",
+        help="plan the steps and the cosine decay to end in this time (2h, 90m, 600s)",
+    )
+
+
+def duration_s(text: str) -> float:
+    """``"2h"``, ``"90m"``, ``"45s"``, ``"1h30m"`` or plain seconds → seconds."""
+    import re
+
+    from tribute.errors import TributeError
+
+    parts = re.findall(r"(\d+(?:\.\d+)?)\s*([hms]?)", text.strip().lower())
+    if not parts or re.sub(r"[\d.\shms]", "", text.lower()):
+        raise TributeError(f"a duration looks like 2h, 90m, 1h30m or 600s, got {text!r}")
+    return sum(float(n) * {"h": 3600, "m": 60, "s": 1, "": 1}[unit] for n, unit in parts)
 
 
 def _version() -> str:

@@ -23,39 +23,38 @@ def register(subparsers) -> None:
     p.add_argument("genre_corpus")
     p.add_argument("artist_corpus")
     p.add_argument("--out", required=True)
-    p.add_argument("--style", default="artist", help="the artist's name (style token)")
-    p.add_argument("--preset", default="small", choices=("tiny", "small", "base", "large"))
-    p.add_argument("--pretrain-steps", type=int, default=300, help="M0's budget (default 300)")
+    p.add_argument("--style", help="the artist's name (style token; default artist)")
+    p.add_argument("--preset", choices=("tiny", "small", "base", "large"), help="default small")
+    p.add_argument("--pretrain-steps", type=int, help="M0's budget (default 300)")
     p.add_argument(
-        "--finetune-epochs",
-        type=float,
-        default=8.0,
-        help="M2's maximum epochs (early-stopped; default 8)",
+        "--finetune-epochs", type=float, help="M2's maximum epochs (early-stopped; default 8)"
     )
-    p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--seq-len", type=int, default=512)
-    p.add_argument("--vocab-size", type=int, default=2_000)
-    p.add_argument("--augment-copies", type=int, default=3)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch-size", type=int, help="sequences per step (default 8)")
+    p.add_argument("--seq-len", type=int, help="tokens per sequence (default 512)")
+    p.add_argument("--vocab-size", type=int, help="BPE vocabulary size (default 2000)")
+    p.add_argument("--augment-copies", type=int, help="augmented copies per song (default 3)")
+    p.add_argument("--seed", type=int, help="seed of every arm (default 0)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from tribute.train.ablate import AblateConfig, ablate
+    from tribute.cli import given
+    from tribute.train.ablate import AblateConfig, ablate, report_markdown
 
     config = AblateConfig(
-        preset=args.preset,
-        style=args.style,
-        pretrain_steps=args.pretrain_steps,
-        finetune_epochs=args.finetune_epochs,
-        batch_size=args.batch_size,
-        seq_len=args.seq_len,
-        vocab_size=args.vocab_size,
-        augment_copies=args.augment_copies,
-        seed=args.seed,
+        **given(
+            args,
+            "preset",
+            "style",
+            "pretrain_steps",
+            "finetune_epochs",
+            "batch_size",
+            "seq_len",
+            "vocab_size",
+            "augment_copies",
+            "seed",
+        )
     )
-    from tribute.train.ablate import report_markdown
-
     result = ablate(args.genre_corpus, args.artist_corpus, args.out, config)
     print(report_markdown(result.to_json()))
     return 0

@@ -24,7 +24,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = corpus.add_subparsers(dest="corpus_command", metavar="SUBCOMMAND")
+    _build_parser(commands)
+    _info_parser(commands)
+    corpus.set_defaults(func=lambda args: corpus.print_help() or 1)
 
+
+def _build_parser(commands: argparse._SubParsersAction) -> None:
+    """``tribute corpus build``: sources and --out, then labels, selection and run options."""
     build = commands.add_parser(
         "build",
         help="turn folders, files or music21 presets into a corpus",
@@ -39,6 +45,23 @@ def register(sub: argparse._SubParsersAction) -> None:
         "classical, all; join with +, exclude with -, e.g. music21:all-bach)",
     )
     build.add_argument("--out", required=True, help="corpus folder to write (or update)")
+    _label_options(build)
+    _selection_options(build)
+    build.add_argument("--workers", type=int, help="processes (default: all cores)")
+    build.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="time limit for reading one file (default 60)",
+    )
+    build.add_argument("--no-cache", action="store_true", help="ignore the ingest cache")
+    build.add_argument("--json", action="store_true", help="print the report as JSON")
+    build.set_defaults(func=run_build)
+
+
+def _label_options(build: argparse.ArgumentParser) -> None:
+    """Where a piece's labels come from: fixed, folder names, file names, a manifest."""
     build.add_argument(
         "--label",
         action="append",
@@ -62,6 +85,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     build.add_argument(
         "--manifest", metavar="FILE", help="CSV/JSON with a path column and one column per label"
     )
+
+
+def _selection_options(build: argparse.ArgumentParser) -> None:
+    """Which pieces are kept and how they are split."""
     build.add_argument(
         "--exclude-families-of",
         action="append",
@@ -88,24 +115,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="split fractions by family (default 0.8,0.1,0.1)",
     )
     build.add_argument("--seed", type=int, default=0, help="seed for splits and selection")
-    build.add_argument("--workers", type=int, help="processes (default: all cores)")
-    build.add_argument(
-        "--timeout",
-        type=float,
-        default=60.0,
-        metavar="SECONDS",
-        help="time limit for reading one file (default 60)",
-    )
-    build.add_argument("--no-cache", action="store_true", help="ignore the ingest cache")
-    build.add_argument("--json", action="store_true", help="print the report as JSON")
-    build.set_defaults(func=run_build)
 
+
+def _info_parser(commands: argparse._SubParsersAction) -> None:
+    """``tribute corpus info``."""
     info = commands.add_parser("info", help="print a corpus's report")
     info.add_argument("corpus", help="corpus folder")
     info.add_argument("--all", action="store_true", help="list every skipped file")
     info.add_argument("--json", action="store_true", help="print the report as JSON")
     info.set_defaults(func=run_info)
-    corpus.set_defaults(func=lambda args: corpus.print_help() or 1)
 
 
 def run_build(args: argparse.Namespace) -> int:
@@ -115,11 +133,12 @@ def run_build(args: argparse.Namespace) -> int:
     from tribute.errors import TributeError
 
     try:
-        fractions = tuple(float(x) for x in args.split.split(","))
+        train, validation, test = (float(x) for x in args.split.split(","))
     except ValueError:
         raise TributeError(
             f"--split expects three numbers like 0.8,0.1,0.1, got {args.split!r}"
         ) from None
+    fractions = (train, validation, test)
     if (args.max_pieces is not None and args.max_pieces < 1) or (
         args.max_files is not None and args.max_files < 1
     ):

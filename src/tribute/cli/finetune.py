@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from tribute.cli import add_time_budget
+
 EXAMPLES = """examples:
   tribute finetune models/genre corpora/bach --style Bach --out models/bach
   tribute finetune models/rock corpora/queen --style Queen --method lora --merge \\
@@ -25,15 +27,14 @@ def register(subparsers) -> None:
     p.add_argument("base", help="pretrained model folder (tribute pretrain, or a merged model)")
     p.add_argument("artist_corpus", help="corpus of the artist's songs (tribute corpus build)")
     p.add_argument("--style", required=True, help="the artist's name (becomes a style token)")
-    p.add_argument("--style-key", default="artist", help="label key of the style (default artist)")
+    p.add_argument("--style-key", help="label key of the style (default artist)")
     p.add_argument("--out", required=True, help="output model folder")
     p.add_argument(
         "--method",
-        default="auto",
         choices=("auto", "lora", "full"),
         help="LoRA adapter or full fine-tuning (default: the preset's measured best)",
     )
-    p.add_argument("--lora-rank", type=int, default=8)
+    p.add_argument("--lora-rank", type=int, help="LoRA rank (default 8)")
     p.add_argument(
         "--merge",
         action="store_true",
@@ -42,31 +43,25 @@ def register(subparsers) -> None:
     p.add_argument(
         "--rehearsal",
         type=float,
-        default=0.0,
         metavar="FRACTION",
         help="share of genre songs mixed into each batch (needs --genre-corpus)",
     )
     p.add_argument("--genre-corpus", help="the genre corpus for --rehearsal")
-    p.add_argument("--epochs", type=float, default=8.0, help="maximum epochs (default 8)")
+    p.add_argument("--epochs", type=float, help="maximum epochs (default 8)")
+    add_time_budget(p)
     p.add_argument(
-        "--patience",
-        type=int,
-        default=2,
-        help="stop after N epochs without held-out improvement (default 2)",
+        "--patience", type=int, help="stop after N epochs without held-out improvement (default 2)"
     )
-    p.add_argument("--lr", type=float, default=2e-4, help="peak learning rate (default 2e-4)")
-    p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--seq-len", type=int, default=512)
+    p.add_argument("--lr", type=float, help="peak learning rate (default 2e-4)")
+    p.add_argument("--batch-size", type=int, help="sequences per micro-batch (default 8)")
+    p.add_argument("--seq-len", type=int, help="tokens per sequence (default 512)")
     p.add_argument(
-        "--augment-copies",
-        type=int,
-        default=3,
-        help="transposed/jittered copies per song (default 3)",
+        "--augment-copies", type=int, help="transposed/jittered copies per song (default 3)"
     )
     p.add_argument(
         "--replace-style", action="store_true", help="allow a style name the base model already has"
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, help="seed of batches and augmentation (default 0)")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--force", action="store_true", help="delete an existing run and start over")
     p.add_argument("--no-progress", action="store_true")
@@ -74,29 +69,26 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from tribute.cli import duration_s, given
     from tribute.train.data import DataConfig
     from tribute.train.finetune import FinetuneConfig, finetune
-    from tribute.train.loop import TrainConfig
 
-    config = FinetuneConfig(
-        style=args.style,
-        style_key=args.style_key,
-        method=args.method,
-        lora_rank=args.lora_rank,
-        rehearsal=args.rehearsal,
-        epochs=args.epochs,
-        patience=args.patience,
+    defaults = FinetuneConfig(style=args.style)
+    train = replace(
+        defaults.train,
+        time_budget_s=duration_s(args.time_budget) if args.time_budget else None,
+        progress=not args.no_progress,
+        **given(args, "batch_size", "seq_len", "seed", learning_rate="lr"),
+    )
+    config = replace(
+        defaults,
         replace_style=args.replace_style,
         merge=args.merge,
-        data=DataConfig(augment_copies=args.augment_copies, seed=args.seed),
-        train=TrainConfig(
-            learning_rate=args.lr,
-            batch_size=args.batch_size,
-            seq_len=args.seq_len,
-            warmup_steps=20,
-            seed=args.seed,
-            progress=not args.no_progress,
-        ),
+        data=DataConfig(**given(args, "augment_copies", "seed")),
+        train=train,
+        **given(args, "style_key", "method", "lora_rank", "rehearsal", "epochs", "patience"),
     )
     finetune(
         args.base,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from tribute.cli import add_time_budget
+
 EXAMPLES = """examples:
   tribute pretrain corpora/rock --preset small --out models/rock
   tribute pretrain corpora/rock --preset tiny --max-steps 50 --out /tmp/smoke
@@ -29,7 +31,6 @@ def register(subparsers) -> None:
     p.add_argument("--out", required=True, help="output model folder")
     p.add_argument(
         "--preset",
-        default="small",
         choices=("tiny", "small", "base", "large"),
         help="model size (default: small, ~5 M parameters)",
     )
@@ -42,35 +43,32 @@ def register(subparsers) -> None:
         "every label key of the corpus)",
     )
     p.add_argument("--tokenizer", help="reuse the tokenizer of this model/tokenizer folder")
-    p.add_argument("--vocab-size", type=int, default=2_000, help="BPE vocabulary (default 2000)")
+    p.add_argument("--vocab-size", type=int, help="BPE vocabulary size (default 2000)")
     run = p.add_argument_group("training")
     run.add_argument("--max-steps", type=int, help="optimizer steps (default: from --epochs)")
+    add_time_budget(run)
     run.add_argument(
-        "--epochs",
-        type=float,
-        default=1.0,
-        help="passes over the augmented training tokens (default 1)",
+        "--epochs", type=float, help="passes over the augmented training tokens (default 1)"
     )
-    run.add_argument("--batch-size", type=int, default=8, help="sequences per micro-batch")
-    run.add_argument("--grad-accum", type=int, default=1, help="micro-batches per step")
+    run.add_argument("--batch-size", type=int, help="sequences per micro-batch (default 8)")
+    run.add_argument("--grad-accum", type=int, help="micro-batches per step (default 1)")
     run.add_argument("--seq-len", type=int, help="tokens per sequence (default 512)")
     run.add_argument("--lr", type=float, help="peak learning rate (default: the preset's)")
-    run.add_argument("--warmup-steps", type=int, default=100)
-    run.add_argument("--eval-every", type=int, default=100, help="steps between validations")
-    run.add_argument("--save-every", type=int, default=200, help="steps between checkpoints")
+    run.add_argument("--warmup-steps", type=int, help="linear warm-up (default 100)")
+    run.add_argument("--eval-every", type=int, help="steps between validations (default 100)")
+    run.add_argument("--save-every", type=int, help="steps between checkpoints (default 200)")
     run.add_argument(
         "--patience", type=int, help="early stop after N validations without improvement"
     )
     run.add_argument(
         "--augment-copies",
         type=int,
-        default=3,
         help="transposed/jittered copies per training song (default 3)",
     )
-    run.add_argument("--seed", type=int, default=0)
-    run.add_argument("--workers", type=int, default=0, help="tokenization processes (0: cores)")
+    run.add_argument("--seed", type=int, help="seed of initialization and batches (default 0)")
+    run.add_argument("--workers", type=int, help="tokenization processes (default: the cores)")
     dev = p.add_argument_group("devices")
-    dev.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"))
+    dev.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"))
     dev.add_argument("--compile", action="store_true", help="torch.compile the model (GPU)")
     dev.add_argument(
         "--fsdp",
@@ -82,45 +80,46 @@ def register(subparsers) -> None:
     out.add_argument("--force", action="store_true", help="delete an existing run and start over")
     out.add_argument("--no-progress", action="store_true", help="no progress bar")
     out.add_argument(
-        "--sample-tokens",
-        type=int,
-        default=256,
-        help="length of the smoke-check sample.mid (default 256 tokens)",
+        "--sample-tokens", type=int, help="length of the smoke-check sample.mid (default 256)"
     )
     p.set_defaults(func=run_pretrain)
 
 
 def run_pretrain(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
+    from tribute.cli import duration_s, given
     from tribute.tokens import TokenizerConfig
     from tribute.train.data import DataConfig
     from tribute.train.pretrain import PretrainConfig, default_train_config, pretrain
 
+    preset = args.preset or PretrainConfig.preset
     train = default_train_config(
-        args.preset,
-        max_steps=args.max_steps,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        grad_accum=args.grad_accum,
-        seq_len=args.seq_len,
-        learning_rate=args.lr,
-        warmup_steps=args.warmup_steps,
-        eval_every=args.eval_every,
-        save_every=args.save_every,
-        patience=args.patience,
-        seed=args.seed,
-        precision=args.precision,
-        compile=args.compile,
-        fsdp=args.fsdp,
-        progress=not args.no_progress,
+        preset,
+        time_budget_s=duration_s(args.time_budget) if args.time_budget else None,
+        progress=False if args.no_progress else None,
+        **given(
+            args,
+            "max_steps",
+            "epochs",
+            "batch_size",
+            "grad_accum",
+            "seq_len",
+            "warmup_steps",
+            "eval_every",
+            "save_every",
+            "patience",
+            "seed",
+            "precision",
+            learning_rate="lr",
+        ),
+        compile=args.compile or None,
+        fsdp=args.fsdp or None,
     )
     config = PretrainConfig(
-        preset=args.preset,
-        tokenizer=replace(TokenizerConfig(), vocab_size=args.vocab_size),
-        data=DataConfig(augment_copies=args.augment_copies, seed=args.seed, workers=args.workers),
+        preset=preset,
+        tokenizer=TokenizerConfig(**given(args, "vocab_size")),
+        data=DataConfig(**given(args, "augment_copies", "seed", "workers")),
         train=train,
-        sample_tokens=args.sample_tokens,
+        **given(args, "sample_tokens"),
     )
     pretrain(
         args.corpus,

@@ -226,8 +226,7 @@ class Composer:
             SamplerConfig(self.controls.temperature, self.controls.top_p),
         )
         generators = [torch.Generator().manual_seed(s) for s in seeds]
-        style_ids = [tokenizer.style_id(*s.split("=", 1)) for s in self.styles]
-        prefix = tokenizer.prompt(style_ids)
+        prefix = tokenizer.prompt(tokenizer.styles_named(self.styles))
         primer_bars = primer.bars if primer else 0
         histories = [list(primer.tokens) if primer else [] for _ in seeds]
         first_of: dict[str, list[list[int]]] = {}

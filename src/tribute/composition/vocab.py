@@ -5,9 +5,10 @@ within one bar (``encode_ids_split="bar"``). The table records, per id, whether 
 and which programs, tempos, time signatures and pitches it carries, so that a control becomes a
 boolean mask over the vocabulary applied to the logits at every sampling step.
 
-It also records each id's first and last event kind, so that sampling follows the REMI+programs
-grammar — ``Bar [TimeSig] (Position [Tempo] (Program Pitch Velocity Duration)*)*`` — and every
-sampled note has its own program (a Pitch without a Program would decode onto a piano).
+It also records each id's first and last event kind, so that sampling follows the tokenizer's
+grammar (MidiTok's token-type graph: ``Bar TimeSig (Position [Tempo] (Program Pitch Velocity
+Duration)*)*`` for REMI + programs) and every sampled note has its own program (a Pitch without
+a Program would decode onto a piano).
 """
 
 from __future__ import annotations
@@ -18,43 +19,7 @@ import numpy as np
 
 from tribute.composition.controls import Controls
 from tribute.errors import TributeError
-from tribute.tokens import MusicTokenizer
-
-# Event kinds and which kind may follow which (a superset of what MidiTok's REMI emits).
-KINDS = (
-    "start",
-    "Bar",
-    "TimeSig",
-    "Position",
-    "Tempo",
-    "Program",
-    "Pitch",
-    "PitchDrum",
-    "Velocity",
-    "Duration",
-)
-_FOLLOWS = {
-    "start": {"Bar"},
-    "Bar": {"Bar", "TimeSig", "Position"},
-    "TimeSig": {"Bar", "Position"},
-    "Position": {"Tempo", "Program"},
-    "Tempo": {"Bar", "Position", "Program"},
-    "Program": {"Pitch", "PitchDrum"},  # narrowed by the program: -1 → PitchDrum
-    "Pitch": {"Velocity"},
-    "PitchDrum": {"Velocity"},
-    "Velocity": {"Duration"},
-    "Duration": {"Bar", "Position", "Program"},
-}
-
-
-def _kind(event: str) -> str:
-    return event.split("_", 1)[0]
-
-
-def _may_follow(previous: str, drum: bool, following: str) -> bool:
-    if previous == "Program":
-        return following == ("PitchDrum" if drum else "Pitch")
-    return following in _FOLLOWS[previous]
+from tribute.tokens import MusicTokenizer, event_kind, may_follow
 
 
 @dataclass
@@ -84,9 +49,7 @@ class TokenTable:
             programs.append(frozenset(int(t[8:]) for t in base if t.startswith("Program_")))
             tempos.append(frozenset(float(t[6:]) for t in base if t.startswith("Tempo_")))
             signatures.append(
-                frozenset(
-                    tuple(map(int, t[8:].split("/"))) for t in base if t.startswith("TimeSig_")
-                )
+                frozenset(_signature(t[8:]) for t in base if t.startswith("TimeSig_"))
             )
             pitches.append(frozenset(int(t[6:]) for t in base if t.startswith("Pitch_")))
         never = np.zeros(size, dtype=bool)
@@ -128,9 +91,8 @@ class TokenTable:
                 )
             allowed &= np.array([s <= {controls.time_signature} for s in self.time_signatures])
         if controls.tempo_qpm is not None:
-            nearest = min(
-                self.known_tempos(), key=lambda t: abs(t - controls.tempo_qpm), default=None
-            )
+            wanted = controls.tempo_qpm
+            nearest = min(self.known_tempos(), key=lambda t: abs(t - wanted), default=None)
             if nearest is not None:
                 allowed &= np.array([t <= {nearest} for t in self.tempos])
         scale = controls.scale()
@@ -141,32 +103,46 @@ class TokenTable:
         return allowed
 
 
-def state_index(kind: str, drum: bool) -> int:
-    """Grammar state: the last event kind, and for Program whether it was the drum program."""
-    return KINDS.index(kind) * 2 + int(drum)
+def _signature(text: str) -> tuple[int, int]:
+    numerator, denominator = text.split("/")
+    return int(numerator), int(denominator)
 
 
 def _grammar(tokenizer: MusicTokenizer, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per id: the state after it; per state: the ids that may come next."""
+    """Per id: the grammar state after it; per state: the ids that may come next.
+
+    A state is the last event kind (state 0: the start of a section, where a bar must begin)
+    and, after a ``Program`` event, whether it was the drum program. The kinds and which may
+    follow which come from the tokenizer's own token-type graph (:meth:`MusicTokenizer.grammar`),
+    so a tokenizer change cannot leave the sampler behind.
+    """
+    grammar = tokenizer.grammar()
+    kinds: list[str | None] = [None, *sorted(grammar)]  # None: the start
+
+    def state(kind: str | None, drum: bool) -> int:
+        return kinds.index(kind) * 2 + int(drum)
+
     state_after = np.full(size, -1, dtype=np.int64)
     first: list[str | None] = [None] * size
     valid = np.zeros(size, dtype=bool)
     for token_id in range(min(size, tokenizer.music_vocab_size)):
-        events = [e for e in tokenizer.base_tokens(token_id) if _kind(e) in KINDS]
+        events = [e for e in tokenizer.base_tokens(token_id) if event_kind(e) in grammar]
         if not events:
             continue
-        kinds = [_kind(e) for e in events]
         drums = [e == "Program_-1" for e in events]
         valid[token_id] = all(
-            _may_follow(a, d, b) for a, d, b in zip(kinds, drums, kinds[1:], strict=False)
+            may_follow(grammar, event_kind(a), event_kind(b), d)
+            for a, b, d in zip(events, events[1:], drums, strict=False)
         )
-        first[token_id] = kinds[0]
-        state_after[token_id] = state_index(kinds[-1], drums[-1])
-    masks = np.zeros((2 * len(KINDS), size), dtype=bool)
+        first[token_id] = event_kind(events[0])
+        state_after[token_id] = state(event_kind(events[-1]), drums[-1])
+    masks = np.zeros((2 * len(kinds), size), dtype=bool)
     neutral = np.array([f is None for f in first])  # "▁" and the like: change nothing
     neutral[tokenizer.music_vocab_size :] = False
-    for kind in KINDS:
+    for kind in kinds:
         for drum in (False, True):
-            allowed = np.array([f is not None and _may_follow(kind, drum, f) for f in first])
-            masks[state_index(kind, drum)] = (allowed & valid) | neutral
+            allowed = np.array(
+                [f is not None and may_follow(grammar, kind, f, drum) for f in first]
+            )
+            masks[state(kind, drum)] = (allowed & valid) | neutral
     return state_after, masks

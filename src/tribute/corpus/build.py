@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from tribute.corpus import presets
 from tribute.corpus.families import FamilyConfig, assign_families, melody_grams, split_families
-from tribute.corpus.ingest import FileResult, IngestConfig, ingest_file
+from tribute.corpus.ingest import FileResult, IngestConfig, PieceResult, ingest_file
 from tribute.corpus.labels import LabelRules
 from tribute.corpus.readers import format_of
 from tribute.corpus.store import FORMAT, FORMAT_VERSION, SPLITS, Corpus
@@ -80,10 +80,7 @@ def build(
     files, ignored = collect(sources)
     _check_out(out, files, sources)
     found = len(files)
-    if config.max_files is not None and len(files) > config.max_files:
-        rng = np.random.default_rng(config.seed)
-        chosen = sorted(rng.choice(len(files), size=config.max_files, replace=False))
-        files = [files[i] for i in chosen]
+    files = _sample_files(files, config)
     others = [Corpus.open(p) for p in config.exclude_families_of]
     if not files:
         raise TributeError(
@@ -103,6 +100,37 @@ def build(
         "excluded": [],
         "not_selected": 0,
     }
+    metas, midis, grams = _pieces(files, results, config, report)
+    report["cache_hits"] = sum(r.cached for r in results)
+    metas, midis = _group_and_select(metas, midis, grams, others, config, report)
+    if not metas:
+        raise TributeError("no usable piece left: " + _summary(report, 0))
+    splits = split_families([m.family for m in metas], config.fractions, config.seed)
+    for meta, split in zip(metas, splits, strict=True):
+        meta.split = split
+
+    report.update(statistics(metas))
+    report["build_seconds"] = round(time.perf_counter() - started, 3)
+    _write(out, metas, midis, report, config)
+    if progress:
+        print(_summary(report, len(metas)))
+    return Corpus.open(out)
+
+
+def _sample_files(files: list[SourceFile], config: BuildConfig) -> list[SourceFile]:
+    """At most ``max_files`` of the files found, a seeded sample kept in collection order."""
+    if config.max_files is None or len(files) <= config.max_files:
+        return files
+    rng = np.random.default_rng(config.seed)
+    chosen = sorted(rng.choice(len(files), size=config.max_files, replace=False))
+    return [files[i] for i in chosen]
+
+
+def _pieces(
+    files: list[SourceFile], results: list[FileResult], config: BuildConfig, report: dict
+) -> tuple[list[SongMeta], list[bytes], list[np.ndarray]]:
+    """Metadata, MIDI bytes and melody n-grams of every readable piece, labelled and titled;
+    unreadable files and pieces go to ``report["skipped"]`` with their reason."""
     metas, midis, grams = [], [], []
     for source, result in zip(files, results, strict=True):
         if result.reason:
@@ -118,21 +146,42 @@ def build(
             if piece.reason:
                 report["skipped"].append({"source": where, "reason": piece.reason})
                 continue
-            meta = SongMeta.from_json(piece.meta)
-            meta.source = where
-            meta.labels = dict(labels)
-            meta.title = (
-                meta.labels.pop("title", None)
-                or _clean_title(piece.title)
-                or _title_from_path(source.path, piece.part)
-            )
-            metas.append(meta)
+            metas.append(_piece_meta(source, piece, where, labels))
             midis.append(piece.midi)
             grams.append(np.frombuffer(piece.grams, dtype="<u8").astype(np.uint64))
-    report["cache_hits"] = sum(r.cached for r in results)
+    return metas, midis, grams
 
+
+def _piece_meta(
+    source: SourceFile, piece: PieceResult, where: str, labels: dict[str, str]
+) -> SongMeta:
+    """A piece's SongMeta: its source, the file's labels, and a title taken from a ``title``
+    label, else the file's own title, else the file name."""
+    meta = SongMeta.from_json(piece.meta or {})
+    meta.source = where
+    meta.labels = dict(labels)
+    meta.title = (
+        meta.labels.pop("title", "")
+        or _clean_title(piece.title)
+        or _title_from_path(source.path, piece.part)
+    )
+    return meta
+
+
+def _group_and_select(
+    metas: list[SongMeta],
+    midis: list[bytes],
+    grams: list[np.ndarray],
+    others: list[Corpus],
+    config: BuildConfig,
+    report: dict,
+) -> tuple[list[SongMeta], list[bytes]]:
+    """Drop exact duplicates, give ids and families, drop families shared with ``others``,
+    keep a seeded subset of whole families: the pieces left and their MIDI bytes."""
     keep = _drop_exact_duplicates(metas, report)
-    metas, midis, grams = ([x[i] for i in keep] for x in (metas, midis, grams))
+    metas = [metas[i] for i in keep]
+    midis = [midis[i] for i in keep]
+    grams = [grams[i] for i in keep]
     _assign_ids(metas)
     families = assign_families(
         [m.id for m in metas], [m.title for m in metas], grams, config.families
@@ -141,20 +190,7 @@ def build(
         meta.family = fam
     keep = _exclude_shared_families(metas, grams, others, config, report)
     keep = _select_families(metas, keep, config, report)
-    metas = [metas[i] for i in keep]
-    midis = [midis[i] for i in keep]
-    if not metas:
-        raise TributeError("no usable piece left: " + _summary(report, 0))
-    splits = split_families([m.family for m in metas], config.fractions, config.seed)
-    for meta, split in zip(metas, splits, strict=True):
-        meta.split = split
-
-    report.update(statistics(metas))
-    report["build_seconds"] = round(time.perf_counter() - started, 3)
-    _write(out, metas, midis, report, config)
-    if progress:
-        print(_summary(report, len(metas)))
-    return Corpus.open(out)
+    return [metas[i] for i in keep], [midis[i] for i in keep]
 
 
 # --------------------------------------------------------------------------------------------
@@ -329,7 +365,7 @@ def _exclude_shared_families(
     ids = [m.id for m in metas] + [f"\0other:{m.id}" for m in other_metas]
     titles = [m.title for m in metas] + [m.title for m in other_metas]
     joint = assign_families(ids, titles, list(grams) + other_grams, config.families)
-    shared = {}
+    shared: dict[str, SongMeta] = {}
     for index in range(len(metas), len(ids)):
         shared.setdefault(joint[index], other_metas[index - len(metas)])
     keep = []

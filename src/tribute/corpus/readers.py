@@ -324,7 +324,7 @@ def stream_to_piece(stream, fmt: str) -> RawPiece:
             key = (
                 f"{ks.tonic.name.replace('-', 'b')} {mode}"
                 if mode in ("major", "minor")
-                else key_name(ks.sharps, 0)
+                else key_name(ks.sharps, False)
             )
     title = ""
     if stream.metadata is not None:

@@ -57,17 +57,21 @@ def _fold(pitches: np.ndarray) -> np.ndarray:
     return out
 
 
+def _lead_lines(songs: Sequence[Song]):
+    """(song, onsets, pitches, durations) of each song's lead line of 3+ notes."""
+    for song in songs:
+        lead = _lead_index(song)
+        if lead is not None:
+            onsets, pitches, durations = melody_notes(song.score, lead)
+            if len(pitches) >= 3:
+                yield song, onsets, pitches, durations
+
+
 def interval_shuffled(songs: Sequence[Song], seed: int = 0) -> list[Song]:
     """Each song with its lead line's intervals shuffled (songs without a lead track skipped)."""
     rng = np.random.default_rng(seed)
     out = []
-    for song in songs:
-        lead = _lead_index(song)
-        if lead is None:
-            continue
-        onsets, pitches, durations = melody_notes(song.score, lead)
-        if len(pitches) < 3:
-            continue
+    for song, onsets, pitches, durations in _lead_lines(songs):
         iv = rng.permutation(np.diff(pitches))
         new = _fold(pitches[0] + np.concatenate([[0], np.cumsum(iv)]))
         out.append(_with_lead(song, onsets, new, durations, "shuffled"))
@@ -78,8 +82,9 @@ class Markov2:
     """Second-order Markov chain over (interval, inter-onset ticks) melody tokens."""
 
     def __init__(self, songs: Sequence[Song]) -> None:
-        self.next: dict[tuple, list[tuple[int, int]]] = defaultdict(list)
-        self.starts: list[tuple[int, int, int]] = []  # (first pitch, token 1, token 2)
+        Token = tuple[int, int]  # (interval, inter-onset ticks)
+        self.next: dict[tuple[Token, Token], list[Token]] = defaultdict(list)
+        self.starts: list[tuple[int, Token, Token]] = []  # (first pitch, token 1, token 2)
         self.tokens: list[tuple[int, int]] = []
         for song in songs:
             onsets, pitches, _ = melody_notes(song.score, song.meta.lead_track)
@@ -116,13 +121,7 @@ def markov2_samples(train: Sequence[Song], hosts: Sequence[Song], seed: int = 0)
         return []
     rng = np.random.default_rng(seed)
     out = []
-    for song in hosts:
-        lead = _lead_index(song)
-        if lead is None:
-            continue
-        onsets, pitches, _ = melody_notes(song.score, lead)
-        if len(pitches) < 3:
-            continue
+    for song, onsets, pitches, _ in _lead_lines(hosts):
         new_pitches, ioi = chain.sample(len(pitches), rng)
         new_onsets = onsets[0] + np.concatenate([[0], np.cumsum(ioi)])
         durations = np.concatenate([ioi, [ioi[-1] if len(ioi) else song.score.ticks_per_quarter]])

@@ -87,8 +87,8 @@ def piece_metrics(song: Song) -> dict[str, float]:
         end = start + notes["duration"][order]
         same = pitch[1:] == pitch[:-1]
         overlaps += int((same & (start[1:] < end[:-1])).sum())
-        low, high = ROLE_RANGES.get(role, (0, 127))
-        out_of_range += int(((notes["pitch"] < low) | (notes["pitch"] > high)).sum())
+        lowest, highest = ROLE_RANGES.get(role, (0, 127))
+        out_of_range += int(((notes["pitch"] < lowest) | (notes["pitch"] > highest)).sum())
     pitched_total = max(1, sum(len(n["time"]) for _, n in p.pitched()))
     m["overlapping_notes_share"] = overlaps / pitched_total
     m["out_of_range_share"] = out_of_range / pitched_total

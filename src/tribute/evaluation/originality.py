@@ -117,7 +117,7 @@ def diversity(songs: Sequence[Song], rhythm: bool = True, run: int = HARD_RUN) -
 def summary(records: Sequence[dict]) -> dict:
     """Distribution of L and ν over a set of pieces."""
     lengths = np.array([r["L"] for r in records], dtype=float)
-    out = {"n": len(records)}
+    out: dict[str, float | int | None] = {"n": len(records)}
     if len(lengths):
         out.update(
             {

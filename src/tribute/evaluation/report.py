@@ -345,7 +345,8 @@ def plots(result: dict, out: Path) -> list[str]:
 
 def to_html(text: str, out: Path) -> str:
     """A small Markdown-to-HTML for the report's own constructs (tables, lists, images)."""
-    body, table = [], []
+    body: list[str] = []
+    table: list[str] = []
 
     def flush() -> None:
         if table:

@@ -102,7 +102,8 @@ def compare_settings(artist: Corpus, genre: Corpus) -> list[str]:
     """The build settings in which the corpora differ (empty when comparable)."""
     diffs = []
     for path in COMPARED_SETTINGS:
-        a, g = artist.config, genre.config
+        a: Any = artist.config
+        g: Any = genre.config
         for key in path:
             a, g = (a or {}).get(key), (g or {}).get(key)
         if a != g:

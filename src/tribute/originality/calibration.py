@@ -87,9 +87,9 @@ def calibrate(index: OriginalityIndex, max_songs: int | None = None) -> dict:
     base = baseline(index, max_songs)
     values, judged = base.pop("values"), base.pop("judged")
     q, share = _review_percentile(values, judged, index.settings.review_floor)
-    roles = {}
+    roles: dict[str, dict] = {}
     for role, row in values.items():
-        entry = {key: _stats(vals) for key, vals in row.items()}
+        entry: dict = {key: _stats(vals) for key, vals in row.items()}
         entry["n"] = len(row["length"])
         weighted = np.asarray(row["weighted"], dtype=np.float64)
         entry["review_at"] = round(_q(weighted, q), 2)

@@ -102,8 +102,8 @@ def read_songs(path: str | Path) -> list[Song | tuple[str, str]]:
     out: list[Song | tuple[str, str]] = []
     for piece in result.pieces or []:
         name = f"{path}{piece.part}"
-        if piece.reason:
-            out.append((name, piece.reason))
+        if piece.reason or piece.meta is None:
+            out.append((name, piece.reason or "no metadata"))
             continue
         meta = SongMeta.from_json(piece.meta)
         meta.id, meta.source = f"{path.stem}{piece.part}", name

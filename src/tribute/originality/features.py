@@ -102,9 +102,15 @@ class _Notes:
     """The notes of a batch of songs as flat arrays, one row per note (tick time per song)."""
 
     def __init__(self, songs: Sequence[Song]) -> None:
-        times, durations, pitches, seg_sizes = [], [], [], []
-        self.seg_song, self.seg_track, self.seg_drum = [], [], []
-        bar_keys, self.bar_offset = [], np.zeros(len(songs) + 1, dtype=np.int64)
+        times: list[np.ndarray] = []
+        durations: list[np.ndarray] = []
+        pitches: list[np.ndarray] = []
+        seg_sizes: list[int] = []
+        seg_song: list[int] = []
+        seg_track: list[int] = []
+        seg_drum: list[bool] = []
+        bar_keys: list[np.ndarray] = []
+        self.bar_offset = np.zeros(len(songs) + 1, dtype=np.int64)
         self.tpq = np.array([s.score.ticks_per_quarter for s in songs], dtype=np.int64)
         for i, song in enumerate(songs):
             starts = bar_start_ticks(song.score)
@@ -118,9 +124,9 @@ class _Notes:
                 durations.append(notes["duration"])
                 pitches.append(notes["pitch"])
                 seg_sizes.append(len(notes["time"]))
-                self.seg_song.append(i)
-                self.seg_track.append(j)
-                self.seg_drum.append(track.is_drum)
+                seg_song.append(i)
+                seg_track.append(j)
+                seg_drum.append(track.is_drum)
         self.bar_keys = np.concatenate(bar_keys) if bar_keys else np.zeros(0, dtype=np.int64)
         self.bar_ticks = self.bar_keys - ((self.bar_keys >> _SONG_SHIFT) << _SONG_SHIFT)
 
@@ -129,9 +135,9 @@ class _Notes:
 
         self.time, self.duration, self.pitch = cat(times), cat(durations), cat(pitches)
         self.seg = np.repeat(np.arange(len(seg_sizes)), seg_sizes)
-        self.seg_song = np.array(self.seg_song, dtype=np.int64)
-        self.seg_track = np.array(self.seg_track, dtype=np.int64)
-        self.seg_drum = np.array(self.seg_drum, dtype=bool)
+        self.seg_song = np.array(seg_song, dtype=np.int64)
+        self.seg_track = np.array(seg_track, dtype=np.int64)
+        self.seg_drum = np.array(seg_drum, dtype=bool)
         self.song = self.seg_song[self.seg]
         self.drum = self.seg_drum[self.seg]
 

@@ -89,6 +89,19 @@ def _count(sorted_hashes: np.ndarray, hashes: np.ndarray) -> np.ndarray:
     )
 
 
+@dataclass
+class _SeedHits:
+    """Every expanded seed hit of one query stream, and the rarity of its seed grams."""
+
+    qpos: np.ndarray  # query position of each hit
+    rpos: np.ndarray  # global reference position of each hit
+    weight: np.ndarray  # rarity of the seed gram at each query position
+    common_share: float  # share of seed grams that are genre-common (not expanded)
+
+
+_NO_HITS = np.zeros(0, dtype=np.int64)
+
+
 def _query_one(
     index: OriginalityIndex,
     stream_no: int,
@@ -97,9 +110,20 @@ def _query_one(
     held: dict[int, np.ndarray],
     n_songs: int,
 ) -> StreamResult:
-    settings = index.settings
-    k = settings.seed_n
-    q = stream.tokens
+    """Novelty of one query stream, then its matches: seed, chain, extend (module docstring)."""
+    novelty, n_grams = _novelty(index, stream.tokens, held)
+    hits = _seed_hits(index, stream.tokens, excluded, held[index.settings.seed_n], n_songs)
+    if len(hits.qpos) == 0:
+        return StreamResult([], novelty, n_grams, hits.common_share)
+    chains = _best_chains(hits.qpos, hits.rpos, len(stream.tokens))
+    matches = _extended_matches(index, stream_no, stream, chains, hits.weight)
+    return StreamResult(matches, novelty, n_grams, hits.common_share)
+
+
+def _novelty(
+    index: OriginalityIndex, q: np.ndarray, held: dict[int, np.ndarray]
+) -> tuple[dict[int, float], dict[int, int]]:
+    """Per n: the share of the stream's n-grams no (non-excluded) song holds, and their count."""
     novelty, n_grams = {}, {}
     for n, table in index.grams.items():
         h = ngram_hashes(q, n)
@@ -112,22 +136,36 @@ def _query_one(
         if len(held[n]):
             df = df - _count(held[n], h)
         novelty[n] = float(np.mean(df <= 0))
+    return novelty, n_grams
 
-    h = ngram_hashes(q, k)
+
+def _seed_hits(
+    index: OriginalityIndex,
+    q: np.ndarray,
+    excluded: np.ndarray,
+    held_seeds: np.ndarray,
+    n_songs: int,
+) -> _SeedHits:
+    """Look every seed gram up, weigh it by rarity, and expand the postings of each gram that a
+    song left in holds and that is not genre-common (in more than ``max_postings`` places);
+    postings in excluded songs are dropped."""
+    settings = index.settings
+    h = ngram_hashes(q, settings.seed_n)
     if len(h) == 0 or n_songs <= 0:
-        return StreamResult([], novelty, n_grams, 0.0)
+        return _SeedHits(_NO_HITS, _NO_HITS, np.zeros(0), 0.0)
     seeds = index.seeds
+    assert seeds.offsets is not None and seeds.positions is not None  # seeds keep postings
     slot, found = seeds.find(h)
     count = np.where(found, seeds.offsets[slot + 1] - seeds.offsets[slot], 0)
     df = np.where(found, seeds.df[slot], 0)
-    if len(held[k]):
-        df = df - _count(held[k], h)
+    if len(held_seeds):
+        df = df - _count(held_seeds, h)
     weight = rarity(df, n_songs)
     common = found & (count > settings.max_postings)
     common_share = float(np.mean(common))
     take = np.flatnonzero(found & ~common & (df > 0))
     if len(take) == 0:
-        return StreamResult([], novelty, n_grams, common_share)
+        return _SeedHits(_NO_HITS, _NO_HITS, weight, common_share)
 
     # Expand the postings of every seed: (query position, global reference position) pairs.
     c = count[take]
@@ -135,14 +173,15 @@ def _query_one(
     qpos = np.repeat(take, c)
     within = np.arange(int(c.sum())) - np.repeat(np.cumsum(c) - c, c)
     rpos = seeds.positions[np.repeat(first, c) + within]
-    if len(held[k]):
+    if len(held_seeds):  # some songs are excluded: drop their postings
         keep = ~excluded[index.stream_song[index.stream_of(rpos)]]
         qpos, rpos = qpos[keep], rpos[keep]
-        if len(qpos) == 0:
-            return StreamResult([], novelty, n_grams, common_share)
+    return _SeedHits(qpos, rpos, weight, common_share)
 
-    # Chains: consecutive query positions on one diagonal.
-    m = len(q)
+
+def _best_chains(qpos: np.ndarray, rpos: np.ndarray, m: int) -> list[tuple[int, int, int]]:
+    """Chains of hits at consecutive query positions on one diagonal: (query start, global
+    reference start, hits) of the ``_TOP_CHAINS`` longest, longest first."""
     key = (rpos - qpos + m) * (m + 1) + qpos
     key.sort()
     new_chain = np.ones(len(key), dtype=bool)
@@ -152,10 +191,22 @@ def _query_one(
     head_q = key[heads] % (m + 1)
     head_r = key[heads] // (m + 1) - m + head_q
     best = np.argsort(-size, kind="stable")[:_TOP_CHAINS]
+    return [(int(head_q[c]), int(head_r[c]), int(size[c])) for c in best]
 
+
+def _extended_matches(
+    index: OriginalityIndex,
+    stream_no: int,
+    stream: Stream,
+    chains: list[tuple[int, int, int]],
+    weight: np.ndarray,
+) -> list[Match]:
+    """Verify and extend each chain into a Match (one per run), ranked by weighted length."""
+    k = index.settings.seed_n
+    q = stream.tokens
     matches: dict[tuple[int, int], Match] = {}
-    for chain in best:
-        run = _extend(index, q, int(head_q[chain]), int(head_r[chain]), int(size[chain]) + k - 1)
+    for head_q, head_r, hits in chains:
+        run = _extend(index, q, head_q, head_r, hits + k - 1)
         if run is None:
             continue
         q0, r0, length, ref_stream = run
@@ -174,8 +225,7 @@ def _query_one(
             ref_stream=ref_stream,
             ref_start=r0 - int(index.stream_start[ref_stream]),
         )
-    ranked = sorted(matches.values(), key=lambda x: (-x.weighted, -x.length))
-    return StreamResult(ranked, novelty, n_grams, common_share)
+    return sorted(matches.values(), key=lambda x: (-x.weighted, -x.length))
 
 
 def _extend(

@@ -162,10 +162,10 @@ def best_by_role(results: list[StreamResult], streams: list[Stream]) -> dict[str
     best: dict[str, Match | None] = {r: None for r in STREAM_ROLES if r in present}
     for result in results:
         for m in result.matches:
-            if m.role in best and (
-                best[m.role] is None
-                or (m.weighted, m.length) > (best[m.role].weighted, best[m.role].length)
-            ):
+            if m.role not in best:
+                continue
+            current = best[m.role]
+            if current is None or (m.weighted, m.length) > (current.weighted, current.length):
                 best[m.role] = m
     return best
 
@@ -207,11 +207,36 @@ def build_report(
     streams: list[Stream],
     results: list[StreamResult],
 ) -> Report:
+    """The report of one song from its streams' query results: per-role findings, the verdict
+    (module docstring), copied passages, nearest songs, novelty and the drums' common share."""
     limits = thresholds(index)
     best = best_by_role(results, streams)
     roles = {role: _finding(index, song, streams, m) if m else None for role, m in best.items()}
     verdict, reasons = _verdict(best, streams, limits)
+    drums = [r.common_share for r, s in zip(results, streams, strict=True) if s.role == "drums"]
+    return Report(
+        song=name,
+        verdict=verdict,
+        reasons=reasons,
+        roles=roles,
+        novelty=_novelty(index, streams, results),
+        passages=_passages(index, song, streams, results, limits),
+        nearest=_nearest(index, results),
+        drums_common_share=drums[0] if drums else None,
+        thresholds=limits,
+        calibrated=index.calibration is not None,
+    )
 
+
+def _passages(
+    index: OriginalityIndex,
+    song: Song,
+    streams: list[Stream],
+    results: list[StreamResult],
+    limits: dict[str, dict[str, float]],
+) -> list[Finding]:
+    """Up to ``_MAX_PASSAGES`` pitched runs beyond the review limit, the lead melody's first and
+    then the rarest, none overlapping another in the same query stream."""
     passages: list[Finding] = []
     taken: dict[int, list[tuple[int, int]]] = {}
     candidates = sorted(
@@ -232,7 +257,11 @@ def build_report(
         passages.append(_finding(index, song, streams, m))
         if len(passages) == _MAX_PASSAGES:
             break
+    return passages
 
+
+def _nearest(index: OriginalityIndex, results: list[StreamResult]) -> list[dict]:
+    """The ``_MAX_NEAREST`` reference songs with the rarest run shared (drums left out)."""
     per_song: dict[int, Match] = {}
     for r in results:
         for m in r.matches:
@@ -240,7 +269,7 @@ def build_report(
                 m.song not in per_song or m.weighted > per_song[m.song].weighted
             ):
                 per_song[m.song] = m
-    nearest = [
+    return [
         {
             "song_id": index.songs[m.song]["id"],
             "title": index.songs[m.song]["title"],
@@ -251,6 +280,12 @@ def build_report(
         for m in sorted(per_song.values(), key=lambda m: -m.weighted)[:_MAX_NEAREST]
     ]
 
+
+def _novelty(
+    index: OriginalityIndex, streams: list[Stream], results: list[StreamResult]
+) -> dict[str, dict[int, float]]:
+    """Per role and n: the share of novel n-grams over all of the role's streams, weighted by
+    each stream's n-gram count (NaN when the role has no n-grams)."""
     novelty: dict[str, dict[int, float]] = {}
     for role in dict.fromkeys(s.role for s in streams):
         picked = [r for r, s in zip(results, streams, strict=True) if s.role == role]
@@ -262,19 +297,7 @@ def build_report(
                 if total
                 else float("nan")
             )
-    drums = [r.common_share for r, s in zip(results, streams, strict=True) if s.role == "drums"]
-    return Report(
-        song=name,
-        verdict=verdict,
-        reasons=reasons,
-        roles=roles,
-        novelty=novelty,
-        passages=passages,
-        nearest=nearest,
-        drums_common_share=drums[0] if drums else None,
-        thresholds=limits,
-        calibrated=index.calibration is not None,
-    )
+    return novelty
 
 
 def _beyond(m: Match, limits: dict[str, float], level: str) -> bool:

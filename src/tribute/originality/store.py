@@ -56,11 +56,13 @@ def save(index: OriginalityIndex, path: str | Path) -> Path:
     tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")  # two writers never share one
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    np.savez(tmp / "streams.npz", **{k: getattr(index, k) for k in _STREAM_ARRAYS})
+    np.savez(
+        tmp / "streams.npz", allow_pickle=False, **{k: getattr(index, k) for k in _STREAM_ARRAYS}
+    )
     tables = {f"seed_{k}": v for k, v in _table_arrays(index.seeds).items()}
     for n, table in index.grams.items():
         tables.update({f"gram{n}_{k}": v for k, v in _table_arrays(table).items()})
-    np.savez(tmp / "tables.npz", **tables)
+    np.savez(tmp / "tables.npz", allow_pickle=False, **tables)
     with open(tmp / "songs.jsonl", "w", encoding="utf-8") as out:
         for record in index.songs:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -159,8 +161,7 @@ def corpus_index(
         if (old.calibration or {}).get("version") == CALIBRATION_VERSION:
             return old
         build = (old.calibration or {}).get("build", {})
-        calibrate(old)  # same songs, thresholds from a newer tribute
-        old.calibration["build"] = build
+        calibrate(old)["build"] = build  # same songs, thresholds from a newer tribute
         _save_if_possible(old, where)
         return old
     started = time.perf_counter()
@@ -176,8 +177,7 @@ def corpus_index(
         new if old is None or not kept.any() else OriginalityIndex.merge([old.select(kept), new])
     )
     build_seconds = time.perf_counter() - started
-    calibrate(index)
-    index.calibration["build"] = {
+    calibrate(index)["build"] = {
         "new_songs": len(fresh),
         "kept_songs": int(kept.sum()),
         "seconds": round(build_seconds, 2),
@@ -190,12 +190,15 @@ def _save_if_possible(index: OriginalityIndex, where: Path) -> None:
     try:
         save(index, where)
     except OSError as exc:  # a read-only corpus: the index still serves this run
-        index.calibration["not_saved"] = f"{where}: {exc.strerror or exc}"
+        index.calibration = {
+            **(index.calibration or {}),
+            "not_saved": f"{where}: {exc.strerror or exc}",
+        }
 
 
 def _table_arrays(table: GramTable) -> dict[str, np.ndarray]:
     out = {"keys": table.keys, "df": table.df, "shift": np.array(table.shift)}
-    if table.offsets is not None:
+    if table.offsets is not None and table.positions is not None:
         out.update(offsets=table.offsets, positions=table.positions)
     return out
 

@@ -160,7 +160,7 @@ def render(
             in_memory = isinstance(item, tuple)
             result = SongResult(source="(in memory)" if in_memory else str(item), title=title)
             try:
-                score = item[1] if in_memory else load_song(item)
+                score = item[1] if isinstance(item, tuple) else load_song(item)
                 if score.ttype != "Tick":  # bars, quantization and engraving work in ticks
                     score = score.to("tick")
                 if in_memory and sum(t.note_num() for t in score.tracks) == 0:

@@ -19,6 +19,7 @@ import tempfile
 from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from symusic import Note, Score, Track
@@ -192,7 +193,7 @@ def _check_size(score: Score) -> int:
     return bars
 
 
-def _frame(score: Score, title: str, keysig, parts: list) -> object:
+def _frame(score: Score, title: str, keysig, parts: list) -> Any:
     """A music21 Score of ``parts`` with title, meters, key, tempo and bar lines filled in."""
     from music21 import expressions, metadata, meter, stream, tempo
 

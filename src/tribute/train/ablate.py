@@ -23,7 +23,7 @@ from pathlib import Path
 
 from tribute.corpus.store import Corpus
 from tribute.errors import TributeError
-from tribute.model import build_model, preset
+from tribute.model import preset
 from tribute.modeldir import RunRecord, load_style_model, read_record, write_record
 from tribute.paths import atomic_write_text
 from tribute.tokens import TOKENIZER_DIR, MusicTokenizer, TokenizerConfig
@@ -31,7 +31,7 @@ from tribute.train.data import DataConfig
 from tribute.train.finetune import FinetuneConfig, finetune
 from tribute.train.loop import TrainConfig
 from tribute.train.nll import held_out_bits, paired_bootstrap
-from tribute.train.pretrain import PretrainConfig, default_train_config, pretrain
+from tribute.train.pretrain import PretrainConfig, default_train_config, fresh_model, pretrain
 
 __all__ = ["AblateConfig", "AblationResult", "ablate"]
 
@@ -237,14 +237,7 @@ def _score_arms(
 def _scratch_base(folder: Path, m0: Path, config: AblateConfig) -> Path:
     """A freshly initialized model with M0's tokenizer: the start of the artist-only arms."""
     tokenizer = MusicTokenizer.load(m0)
-    model = build_model(
-        config.preset,
-        tokenizer.vocab_size,
-        pad_id=tokenizer.pad_id,
-        bos_id=tokenizer.bos_id,
-        eos_id=tokenizer.eos_id,
-        seed=config.seed,
-    )
+    model = fresh_model(config.preset, tokenizer, config.seed)
     model.save_pretrained(folder, safe_serialization=True)
     tokenizer.save(folder / TOKENIZER_DIR)
     write_record(

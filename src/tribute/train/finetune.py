@@ -21,6 +21,7 @@ import math
 import shutil
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -102,7 +103,7 @@ def finetune(
     if config.rehearsal and genre_corpus is None:
         raise TributeError("--rehearsal needs --genre-corpus (the genre data to mix in)")
     tokenizer, model, base_record = _open_base(base)
-    preset = base_record.preset or getattr(model.config, "tribute_preset", "small")
+    preset = str(base_record.preset or getattr(model.config, "tribute_preset", "small"))
     method = DEFAULT_METHOD.get(preset, "full") if config.method == "auto" else config.method
     _prepare_out(out_dir, resume, force)
     name, style_id = _add_style(tokenizer, model, config)
@@ -138,7 +139,9 @@ def finetune(
             "styles": base_record.styles,
         },
         "artist_corpus": str(corpus.path.resolve()),
-        "genre_corpus": str(Path(genre_corpus).resolve()) if config.rehearsal else None,
+        "genre_corpus": (
+            str(Path(genre_corpus).resolve()) if config.rehearsal and genre_corpus else None
+        ),
         "style": name,
         "style_id": style_id,
         "method": method,
@@ -169,7 +172,7 @@ def finetune(
     return result
 
 
-def _open_base(base: Path) -> tuple[MusicTokenizer, object, RunRecord]:
+def _open_base(base: Path) -> tuple[MusicTokenizer, Any, RunRecord]:
     if is_adapter(base):
         raise TributeError(
             f"{base} is a LoRA adapter: fine-tune its merged model "
@@ -220,6 +223,8 @@ def _data(
         )
     if not config.rehearsal:
         return train_data, val_data, train_data
+    if genre_corpus is None:
+        raise TributeError("--rehearsal needs --genre-corpus (the genre data to mix in)")
     genre = Corpus.open(genre_corpus)
     genre_data = load_split(genre, tokenizer, "train", config.data)
     if genre_data is None:
@@ -239,7 +244,9 @@ def _train_config(config: FinetuneConfig, model, train_data: TokenData) -> Train
         eval_every=steps_per_epoch,
         save_every=steps_per_epoch,
         patience=config.patience,
-        max_steps=config.train.max_steps or max(1, round(config.epochs * steps_per_epoch)),
+        # A time budget plans the steps itself (tribute.train.loop); else epochs decide.
+        max_steps=config.train.max_steps
+        or (None if config.train.time_budget_s else max(1, round(config.epochs * steps_per_epoch))),
         restore_best=True,
     )
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -37,7 +38,7 @@ from tribute.train.checkpoints import (
     _save_weights,
     weights_checksum,
 )
-from tribute.train.data import TokenData
+from tribute.train.data import TokenData, TokenMixture
 from tribute.train.plan import (
     Reporter,
     Throughput,
@@ -72,8 +73,9 @@ class TrainConfig:
     weight_decay: float = 0.1
     betas: tuple[float, float] = (0.9, 0.95)
     grad_clip: float = 1.0
-    max_steps: int | None = None  # else derived from ``epochs``
+    max_steps: int | None = None  # else derived from ``time_budget_s``, else from ``epochs``
     epochs: float = 1.0  # passes over the (augmented) training tokens
+    time_budget_s: float | None = None  # plan the steps (and the cosine) to end in this time
     eval_every: int = 100  # steps between validation passes (and at the end)
     eval_batches: int = 8
     save_every: int = 200  # steps between checkpoints (and at the end)
@@ -86,6 +88,16 @@ class TrainConfig:
     compile: bool = False  # torch.compile the model (GPU)
     fsdp: bool = False  # shard parameters (FSDP) instead of replicating them (DDP)
     progress: bool = True
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1 or self.grad_accum < 1 or self.seq_len < 2:
+            raise TributeError("batch size and gradient accumulation must be ≥ 1, seq_len ≥ 2")
+        if self.learning_rate <= 0:
+            raise TributeError("the learning rate must be positive")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise TributeError("--max-steps must be at least 1")
+        if self.time_budget_s is not None and self.time_budget_s <= 0:
+            raise TributeError("--time-budget must be positive")
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -118,7 +130,7 @@ class TrainResult:
 
 def train(
     model,
-    train_data: TokenData,
+    train_data: TokenData | TokenMixture,
     val_data: TokenData | None,
     config: TrainConfig,
     out_dir: str | Path,
@@ -170,7 +182,7 @@ class _Run:
     """One training run's moving parts, from the set-up to the export."""
 
     model: Any  # wrapped for DDP / FSDP by ``start``
-    train_data: TokenData
+    train_data: TokenData | TokenMixture
     val_data: TokenData | None
     config: TrainConfig  # max_steps resolved by ``start``
     out_dir: Path
@@ -184,8 +196,9 @@ class _Run:
     tokens_per_step: int = 0  # all processes together
     flops_token: float = 0.0
     val_loss: float | None = None  # of the last validation
-    reporter: Reporter | None = None  # made when the steps start, as is the meter
-    meter: Throughput | None = None
+    total_steps: int = 0  # planned by ``start``
+    reporter: Any = None  # Reporter and Throughput: made when the steps start
+    meter: Any = None
 
     def start(self, resume: bool) -> None:
         """Devices, the step count, resumed state, optimizer and schedule; then the settings
@@ -201,6 +214,9 @@ class _Run:
         total_steps = config.max_steps or max(
             1, math.ceil(config.epochs * self.train_data.n_tokens / self.tokens_per_step)
         )
+        if config.max_steps is None and config.time_budget_s is not None:
+            total_steps = self._steps_in_budget(model, config.time_budget_s)
+        self.total_steps = total_steps
         self.config = config = replace(config, max_steps=total_steps)
         self.flops_token = flops_per_token(model, config.seq_len)
         # Weights into the bare model; optimizer and scheduler state once they exist.
@@ -228,18 +244,43 @@ class _Run:
             self.state.step,
         )
 
+    def _steps_in_budget(self, model, budget_s: float) -> int:
+        """Steps that fit in ``budget_s``: three trial forward/backward passes time a step
+        (their gradients are thrown away, no weight moves), plus validation's share."""
+        config, device = self.config, self.accelerator.device
+        model.to(device).train()
+        rng = np.random.default_rng([config.seed, -1])
+        timings = []
+        for _ in range(3):
+            ids, labels = self.train_data.sample(rng, config.batch_size, config.seq_len)
+            began = time.perf_counter()
+            for _ in range(config.grad_accum):
+                loss = model(
+                    input_ids=torch.from_numpy(ids).to(device),
+                    labels=torch.from_numpy(labels).to(device),
+                ).loss
+                loss.backward()
+            timings.append(time.perf_counter() - began)
+        model.zero_grad(set_to_none=True)
+        step_s = float(np.median(timings[1:]))  # the first pass pays one-off set-up costs
+        # A validation pass is ``eval_batches`` forwards (≈ 1/3 of a training step each).
+        eval_share = config.eval_batches / (3 * config.grad_accum * max(1, config.eval_every))
+        steps = max(1, int(0.97 * budget_s / (step_s * (1 + eval_share))))
+        self.log(f"time budget {budget_s:,.0f} s: {step_s:.2f} s per step → {steps:,} steps")
+        return steps
+
     def steps(self) -> bool:
         """Train up to ``max_steps``; True when early stopping ended the run."""
         config, state, accelerator = self.config, self.state, self.accelerator
         main = accelerator.is_main_process
-        self.reporter = Reporter(self.out_dir, config.progress, config.max_steps, state.step, main)
+        self.reporter = Reporter(self.out_dir, config.progress, self.total_steps, state.step, main)
         peak = peak_flops(accelerator.device)
         peak_total = peak * accelerator.num_processes if peak else None
         self.meter = Throughput(self.flops_token, peak_total)  # the clock starts here
         losses: list[torch.Tensor] = []
         stopped_early = False
         try:
-            while state.step < config.max_steps:
+            while state.step < self.total_steps:
                 losses += self._train_step()
                 state.step += 1
                 state.tokens += self.tokens_per_step
@@ -265,7 +306,7 @@ class _Run:
         return stopped_early
 
     def _due(self, every: int) -> bool:
-        return self.state.step % every == 0 or self.state.step == self.config.max_steps
+        return self.state.step % every == 0 or self.state.step == self.total_steps
 
     def _train_step(self) -> list[torch.Tensor]:
         """One optimizer step over ``grad_accum`` micro-batches; their (detached) losses."""
@@ -304,6 +345,7 @@ class _Run:
     def _validate(self) -> bool:
         """Validation loss into the history, the best weights kept; True to stop early."""
         state, config, accelerator = self.state, self.config, self.accelerator
+        assert self.val_data is not None  # only called with validation data
         val_loss = validation_loss(self.model, self.val_data, config, accelerator)
         self.val_loss = val_loss
         improved = state.best_val_loss is None or val_loss < state.best_val_loss
@@ -375,13 +417,14 @@ class _Run:
 def _prepare(accelerator, model, config: TrainConfig, state: _RunState, checkpoint):
     """Optimizer and LR schedule, the model compiled and wrapped; resumed state loaded."""
     optimizer = _optimizer(model, config)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(config, config.max_steps))
+    total_steps = config.max_steps or 1  # resolved by _Run.start
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(config, total_steps))
     if config.compile:
         model.compile()  # in place: the module and its state-dict keys stay as they are
     model, optimizer = accelerator.prepare(model, optimizer)
     if checkpoint is not None:
         _load_optimizer_state(accelerator, model, optimizer, checkpoint / "optimizer.pt")
-        scheduler.load_state_dict(state.scheduler)
+        scheduler.load_state_dict(state.scheduler or {})
     return model, optimizer, scheduler
 
 

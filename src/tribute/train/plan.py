@@ -23,7 +23,7 @@ import torch
 from tribute.model import count_parameters
 
 if TYPE_CHECKING:
-    from tribute.train.data import TokenData
+    from tribute.train.data import TokenData, TokenMixture
     from tribute.train.loop import TrainConfig
 
 __all__ = ["PEAK_FLOPS", "Reporter", "Throughput", "environment", "peak_flops"]
@@ -213,7 +213,7 @@ def _print_plan(
     accelerator,
     model,
     config: TrainConfig,
-    train_data: TokenData,
+    train_data: TokenData | TokenMixture,
     val_data: TokenData | None,
     tokens_per_step: int,
     total_steps: int,

@@ -29,7 +29,7 @@ from tribute.errors import TributeError
 from tribute.model import build_model, preset
 from tribute.paths import atomic_write_text
 from tribute.tokens import TOKENIZER_DIR, MusicTokenizer, TokenizerConfig
-from tribute.train.data import DataConfig, load_split
+from tribute.train.data import DataConfig, TokenData, load_split
 from tribute.train.loop import RECORD_FILE, TRAIN_CONFIG_FILE, TrainConfig, TrainResult, train
 from tribute.train.sample import sample_song
 
@@ -60,6 +60,18 @@ def default_train_config(preset_name: str, **overrides) -> TrainConfig:
     return replace(base, **{k: v for k, v in overrides.items() if v is not None})
 
 
+def fresh_model(preset_name: str, tokenizer: MusicTokenizer, seed: int = 0):
+    """A newly initialized model of a preset for a tokenizer's vocabulary and special ids."""
+    return build_model(
+        preset_name,
+        tokenizer.vocab_size,
+        pad_id=tokenizer.pad_id,
+        bos_id=tokenizer.bos_id,
+        eos_id=tokenizer.eos_id,
+        seed=seed,
+    )
+
+
 def pretrain(
     corpus_path: str | Path,
     out_dir: str | Path,
@@ -87,45 +99,11 @@ def pretrain(
         style_keys = tuple(sorted({k for m in corpus.metas for k in m.labels}))
     config = replace(config, tokenizer=replace(config.tokenizer, style_keys=tuple(style_keys)))
     quiet = log if state.is_main_process else (lambda *a, **k: None)
-    tokenizer_dir = out_dir / TOKENIZER_DIR
-
-    with state.main_process_first():
-        if state.is_main_process:
-            _prepare_out_dir(out_dir, resume=resume, force=force)
-            tokenizer = _tokenizer(corpus, config, tokenizer_dir, tokenizer_from, resume, quiet)
-            atomic_write_text(
-                out_dir / CONFIG_FILE,
-                json.dumps(
-                    {
-                        **config.to_json(),
-                        "corpus": str(corpus.path.resolve()),
-                        "styles": tokenizer.styles,
-                    },
-                    indent=1,
-                )
-                + "\n",
-            )
-        else:
-            tokenizer = MusicTokenizer.load(tokenizer_dir)
-        quiet(
-            f"tokenizer: {tokenizer.music_vocab_size:,} music tokens + "
-            f"{len(tokenizer.styles)} style tokens ({', '.join(tokenizer.styles) or 'none'})"
+    with state.main_process_first():  # rank 0 writes the tokenizer and caches, the rest read
+        tokenizer, train_data, val_data = _prepare(
+            corpus, out_dir, config, state.is_main_process, tokenizer_from, resume, force, quiet
         )
-        train_data = load_split(corpus, tokenizer, "train", config.data, tokenizer_dir)
-        val_data = load_split(corpus, tokenizer, "validation", config.data, tokenizer_dir)
-    if train_data is None:
-        raise TributeError(f"corpus {corpus.path} has no training songs")
-    if val_data is None:
-        quiet("note: the corpus has no validation split; no validation loss will be reported")
-
-    model = build_model(
-        config.preset,
-        tokenizer.vocab_size,
-        pad_id=tokenizer.pad_id,
-        bos_id=tokenizer.bos_id,
-        eos_id=tokenizer.eos_id,
-        seed=config.train.seed,
-    )
+    model = fresh_model(config.preset, tokenizer, config.train.seed)
     record = {
         "command": "pretrain",
         "corpus": str(corpus.path.resolve()),
@@ -145,17 +123,51 @@ def pretrain(
         record=record,
         log=quiet,
     )
-
     if state.is_main_process:
         _smoke_sample(out_dir, tokenizer, corpus, config, quiet)
+        validation = f", validation loss {result.val_loss:.3f}" if result.val_loss else ""
         quiet(
             f"saved model to {out_dir} (step {result.steps}, train loss "
-            f"{result.train_loss:.3f}"
-            + (f", validation loss {result.val_loss:.3f}" if result.val_loss is not None else "")
-            + ")"
+            f"{result.train_loss:.3f}{validation})"
         )
     state.wait_for_everyone()
     return result
+
+
+def _prepare(
+    corpus: Corpus,
+    out_dir: Path,
+    config: PretrainConfig,
+    main: bool,
+    tokenizer_from: str | Path | None,
+    resume: bool,
+    force: bool,
+    log,
+) -> tuple[MusicTokenizer, TokenData, TokenData | None]:
+    """The output folder, the tokenizer (trained, reused or resumed) and the token data."""
+    tokenizer_dir = out_dir / TOKENIZER_DIR
+    if main:
+        _prepare_out_dir(out_dir, resume=resume, force=force)
+        tokenizer = _tokenizer(corpus, config, tokenizer_dir, tokenizer_from, resume, log)
+        settings = {
+            **config.to_json(),
+            "corpus": str(corpus.path.resolve()),
+            "styles": tokenizer.styles,
+        }
+        atomic_write_text(out_dir / CONFIG_FILE, json.dumps(settings, indent=1) + "\n")
+    else:
+        tokenizer = MusicTokenizer.load(tokenizer_dir)
+    log(
+        f"tokenizer: {tokenizer.music_vocab_size:,} music tokens + "
+        f"{len(tokenizer.styles)} style tokens ({', '.join(tokenizer.styles) or 'none'})"
+    )
+    train_data = load_split(corpus, tokenizer, "train", config.data)
+    val_data = load_split(corpus, tokenizer, "validation", config.data)
+    if train_data is None:
+        raise TributeError(f"corpus {corpus.path} has no training songs")
+    if val_data is None:
+        log("note: the corpus has no validation split; no validation loss will be reported")
+    return tokenizer, train_data, val_data
 
 
 def _open_corpus(path: str | Path) -> Corpus:

@@ -8,6 +8,8 @@ never-failing ``decode``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from symusic import Score
 
@@ -51,7 +53,7 @@ def sample_ids(
 def sample_song(
     model,
     tokenizer: MusicTokenizer,
-    styles: list[int] = (),
+    styles: Sequence[int] = (),
     *,
     max_new_tokens: int = 256,
     temperature: float = 1.0,
