@@ -117,7 +117,13 @@ class MusicTokenizer:
         from miditok import REMI
 
         tokenizer = REMI(_miditok_config(settings))
-        paths = [Path(p) for p in score_paths][: settings.max_training_files]
+        paths = [Path(p) for p in score_paths]
+        if len(paths) > settings.max_training_files:  # a seeded sample of the whole split, not
+            # its first files (a corpus lists its collections one after another)
+            picks = np.random.default_rng(0).choice(
+                len(paths), settings.max_training_files, replace=False
+            )
+            paths = [paths[i] for i in sorted(picks)]
         if not paths:
             raise TributeError("no training songs to learn the tokenizer vocabulary from")
         target = max(settings.vocab_size, len(tokenizer) + 1)

@@ -56,6 +56,7 @@ def register(subparsers) -> None:
     run.add_argument("--lr", type=float, help="peak learning rate (default: the preset's)")
     run.add_argument("--warmup-steps", type=int, help="linear warm-up (default 100)")
     run.add_argument("--eval-every", type=int, help="steps between validations (default 100)")
+    run.add_argument("--validations", type=int, help="instead: N validations spread over the run")
     run.add_argument("--save-every", type=int, help="steps between checkpoints (default 200)")
     run.add_argument(
         "--patience", type=int, help="early stop after N validations without improvement"
@@ -105,6 +106,7 @@ def run_pretrain(args: argparse.Namespace) -> int:
             "seq_len",
             "warmup_steps",
             "eval_every",
+            "validations",
             "save_every",
             "patience",
             "seed",

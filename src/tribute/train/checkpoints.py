@@ -50,6 +50,7 @@ class _RunState:
     best_val_loss: float | None = None
     evals_since_best: int = 0
     history: list[dict] = field(default_factory=list)  # one entry per validation
+    seconds: float = 0.0  # training wall time of every invocation so far (resumes add up)
     train_loss: float | None = None  # of the last log window; not saved before the first
     scheduler: dict | None = None  # the LR scheduler's state_dict; the rest is set on saving
     world_size: int | None = None

@@ -77,6 +77,7 @@ class TrainConfig:
     epochs: float = 1.0  # passes over the (augmented) training tokens
     time_budget_s: float | None = None  # plan the steps (and the cosine) to end in this time
     eval_every: int = 100  # steps between validation passes (and at the end)
+    validations: int | None = None  # instead: this many validations spread over the run
     eval_batches: int = 8
     save_every: int = 200  # steps between checkpoints (and at the end)
     keep_checkpoints: int = 2
@@ -197,6 +198,7 @@ class _Run:
     flops_token: float = 0.0
     val_loss: float | None = None  # of the last validation
     total_steps: int = 0  # planned by ``start``
+    seconds_before: float = 0.0  # training time of earlier invocations (a resumed run)
     reporter: Any = None  # Reporter and Throughput: made when the steps start
     meter: Any = None
 
@@ -217,12 +219,16 @@ class _Run:
         if config.max_steps is None and config.time_budget_s is not None:
             total_steps = self._steps_in_budget(model, config.time_budget_s)
         self.total_steps = total_steps
-        self.config = config = replace(config, max_steps=total_steps)
+        eval_every = (
+            max(1, total_steps // config.validations) if config.validations else config.eval_every
+        )
+        self.config = config = replace(config, max_steps=total_steps, eval_every=eval_every)
         self.flops_token = flops_per_token(model, config.seq_len)
         # Weights into the bare model; optimizer and scheduler state once they exist.
         self.state, checkpoint = _resume(
             model, self.out_dir, resume, self.fingerprint, world, self.log
         )
+        self.seconds_before = self.state.seconds
         self.model, self.optimizer, self.scheduler = _prepare(
             self.accelerator, model, config, self.state, checkpoint
         )
@@ -249,7 +255,7 @@ class _Run:
         (their gradients are thrown away, no weight moves), plus validation's share."""
         config, device = self.config, self.accelerator.device
         model.to(device).train()
-        rng = np.random.default_rng([config.seed, -1])
+        rng = np.random.default_rng([config.seed, 104_729])  # not a training batch
         timings = []
         for _ in range(3):
             ids, labels = self.train_data.sample(rng, config.batch_size, config.seq_len)
@@ -264,8 +270,12 @@ class _Run:
         model.zero_grad(set_to_none=True)
         step_s = float(np.median(timings[1:]))  # the first pass pays one-off set-up costs
         # A validation pass is ``eval_batches`` forwards (≈ 1/3 of a training step each).
-        eval_share = config.eval_batches / (3 * config.grad_accum * max(1, config.eval_every))
-        steps = max(1, int(0.97 * budget_s / (step_s * (1 + eval_share))))
+        eval_steps = config.eval_batches / (3 * config.grad_accum)
+        if config.validations:
+            steps = int(0.97 * budget_s / step_s - config.validations * eval_steps)
+        else:
+            steps = int(0.97 * budget_s / (step_s * (1 + eval_steps / max(1, config.eval_every))))
+        steps = max(1, steps)
         self.log(f"time budget {budget_s:,.0f} s: {step_s:.2f} s per step → {steps:,} steps")
         return steps
 
@@ -352,6 +362,7 @@ class _Run:
         entry = {
             "step": state.step,
             "tokens": state.tokens,
+            "seconds": round(self.seconds_before + self.meter.seconds, 1),
             "train_loss": state.train_loss,
             "val_loss": val_loss,
         }
@@ -378,6 +389,7 @@ class _Run:
         if not (self._due(self.config.save_every) or stopped_early):
             return
         state = self.state
+        state.seconds = round(self.seconds_before + self.meter.seconds, 1)
         state.scheduler = self.scheduler.state_dict()
         state.world_size = self.accelerator.num_processes
         state.fingerprint = self.fingerprint

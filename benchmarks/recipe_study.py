@@ -1,0 +1,230 @@
+"""Which pretraining recipe wins per CPU-hour? Held-out bits per note against CPU time.
+
+Each arm is one ``tribute pretrain`` run with a wall-clock budget (``--time-budget``, which plans
+the steps and the cosine decay to end on time) on ONE thread at low priority, so its CPU-minutes
+are its wall minutes and a second core stays free. Arms vary one factor at a time around a
+baseline: model size (preset), context length, BPE vocabulary size, learning rate and
+augmentation copies. After training, every arm is scored the same way:
+
+- held-out genre bits per note on a fixed, seeded sample of the corpus's test pieces;
+- zero-shot bits per note on held-out songs of a target artist (``--artist``: pieces the genre
+  never contained, e.g. the Bach chorales the base model is fine-tuned on later) — the figure
+  that matters for the second training;
+- the validation curve (nats per token over fixed windows) against training seconds.
+
+Run::
+
+    python benchmarks/recipe_study.py runs/base/genre --artist runs/base/bach \\
+        --budget 900 --out runs/recipe --arms baseline,tiny,ctx256,vocab1000,...
+    python benchmarks/recipe_study.py --report runs/recipe   # table + curves into benchmarks/
+
+Results: ``benchmarks/recipe_study.json`` / ``.md`` / ``recipe_study.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from machine import machine, versions
+
+BASELINE = {"preset": "small", "seq_len": 512, "vocab_size": 2000, "lr": 1e-3, "augment": 3}
+ARMS = {
+    "baseline": {},
+    "tiny": {"preset": "tiny", "lr": 2e-3, "seq_len": 256},  # tiny's context is 256
+    "ctx256": {"seq_len": 256},
+    "ctx1024": {"seq_len": 1024},
+    "vocab1000": {"vocab_size": 1000},
+    "vocab4000": {"vocab_size": 4000},
+    "lr3e-3": {"lr": 3e-3},
+    "lr3e-4": {"lr": 3e-4},
+    "aug0": {"augment": 0},
+    "aug1": {"augment": 1},
+}
+HELD_OUT_PIECES = 200  # genre test pieces scored per arm (seeded sample)
+HERE = Path(__file__).parent
+
+
+def arm_settings(name: str) -> dict:
+    base = name.split("@")[0]  # "baseline@3600": the same arm at another budget
+    return {**BASELINE, **ARMS[base]}
+
+
+def run_arm(corpus: Path, out: Path, name: str, budget_s: float, log) -> dict:
+    """Train one arm in a subprocess on one thread; returns its training record's essentials."""
+    s = arm_settings(name)
+    folder = out / name.replace("@", "-")
+    if (folder / "training.json").is_file():
+        log(f"{name}: done earlier")
+        return json.loads((folder / "training.json").read_text())
+    command = [
+        sys.executable,
+        "-m",
+        "tribute",
+        "pretrain",
+        str(corpus),
+        "--out",
+        str(folder),
+        "--preset",
+        s["preset"],
+        "--seq-len",
+        str(s["seq_len"]),
+        "--vocab-size",
+        str(s["vocab_size"]),
+        "--lr",
+        str(s["lr"]),
+        "--augment-copies",
+        str(s["augment"]),
+        "--time-budget",
+        str(budget_s),
+        "--save-every",
+        "1000000",
+        "--validations",
+        "10",
+        "--no-progress",
+        "--force",
+    ]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    started = time.perf_counter()
+    with open(out / f"{folder.name}.log", "w") as handle:
+        code = subprocess.call(
+            ["nice", "-n", "19", *command], env=env, stdout=handle, stderr=subprocess.STDOUT
+        )
+    if code:
+        raise SystemExit(f"{name}: pretrain failed (see {out / folder.name}.log)")
+    log(f"{name}: trained in {time.perf_counter() - started:.0f} s")
+    return json.loads((folder / "training.json").read_text())
+
+
+def score_arm(folder: Path, genre: Path, artist: Path | None) -> dict:
+    """Held-out genre bits/note on a fixed sample, and zero-shot artist bits/note."""
+    import numpy as np
+    import torch
+
+    from tribute.corpus.store import Corpus
+    from tribute.modeldir import load_style_model
+    from tribute.train.nll import held_out_bits
+
+    torch.set_num_threads(1)
+    model = load_style_model(folder)
+    corpus = Corpus.open(genre)
+    test = corpus.split("test")
+    rng = np.random.default_rng(0)
+    pick = sorted(rng.choice(len(test), min(HELD_OUT_PIECES, len(test)), replace=False))
+    sample = Corpus(corpus.path, corpus.config, [test[i] for i in pick])
+    out = {
+        "genre_bits_per_note": float(held_out_bits(model, sample, "test").mean()),
+        "genre_pieces": len(pick),
+    }
+    if artist is not None:
+        artist_corpus = Corpus.open(artist)
+        bits = held_out_bits(model, artist_corpus, "test")
+        out.update(artist_bits_per_note=float(bits.mean()), artist_pieces=len(bits))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("corpus", nargs="?", type=Path)
+    parser.add_argument("--artist", type=Path, help="target artist corpus (zero-shot score)")
+    parser.add_argument("--out", type=Path, default=Path("runs/recipe"))
+    parser.add_argument("--budget", type=float, default=900, help="seconds per arm")
+    parser.add_argument("--arms", default="baseline", help="comma-separated names; NAME@SECONDS")
+    parser.add_argument("--report", type=Path, help="only write the report of this study folder")
+    args = parser.parse_args()
+    if args.report:
+        return report(args.report)
+    args.out.mkdir(parents=True, exist_ok=True)
+    results_file = args.out / "results.json"
+    results = json.loads(results_file.read_text()) if results_file.is_file() else {}
+    for name in args.arms.split(","):
+        budget = float(name.split("@")[1]) if "@" in name else args.budget
+        record = run_arm(args.corpus, args.out, name, budget, print)
+        folder = args.out / name.replace("@", "-")
+        scores = score_arm(folder, args.corpus, args.artist)
+        results[name] = {
+            "settings": arm_settings(name),
+            "budget_s": budget,
+            "steps": record["result"]["steps"],
+            "tokens": record["result"]["tokens"],
+            "seconds": record["result"]["seconds"],
+            "best_val_loss": record["result"]["best_val_loss"],
+            "curve": [
+                {k: h.get(k) for k in ("step", "tokens", "seconds", "val_loss")}
+                for h in record["result"]["history"]
+            ],
+            **scores,
+        }
+        results_file.write_text(json.dumps(results, indent=1) + "\n")
+        print(f"{name}: {json.dumps({k: v for k, v in results[name].items() if k != 'curve'})}")
+    report(args.out)
+
+
+def report(folder: Path) -> None:
+    results = json.loads((folder / "results.json").read_text())
+    lines = [
+        "# Recipe study: held-out bits per note against CPU time",
+        "",
+        "Each arm: `tribute pretrain` with `--time-budget`, one thread at nice 19 (CPU-seconds "
+        "= wall seconds), on the music21 corpus without the Bach chorales. Genre: held-out "
+        f"bits/note on {HELD_OUT_PIECES} seeded test pieces; artist: zero-shot bits/note on the "
+        "41 held-out (test) Bach chorales the genre never contained. Lower is better.",
+        "",
+        "| arm | preset | context | vocab | lr | aug | budget s | steps | tokens | genre b/n | "
+        "Bach b/n |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, r in sorted(results.items(), key=lambda kv: (kv[1]["budget_s"], kv[0])):
+        s = r["settings"]
+        lines.append(
+            f"| {name} | {s['preset']} | {s['seq_len']} | {s['vocab_size']} | {s['lr']:g} | "
+            f"{s['augment']} | {r['budget_s']:.0f} | {r['steps']} | {r['tokens']:,} | "
+            f"{r['genre_bits_per_note']:.3f} | {r.get('artist_bits_per_note', float('nan')):.3f} |"
+        )
+    lines += [
+        "",
+        f"Machine: {json.dumps({**machine(), **versions('torch', 'transformers', 'miditok')})}",
+        "",
+    ]
+    (HERE / "recipe_study.md").write_text("\n".join(lines))
+    (HERE / "recipe_study.json").write_text(
+        json.dumps(
+            {
+                "results": results,
+                "machine": {**machine(), **versions("torch", "transformers", "miditok")},
+            },
+            indent=1,
+        )
+        + "\n"
+    )
+    _plot(results, HERE / "recipe_study.png")
+    print("\n".join(lines))
+
+
+def _plot(results: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for name, r in sorted(results.items()):
+        points = [(h["seconds"] / 60, h["val_loss"]) for h in r["curve"] if h.get("seconds")]
+        if points:
+            ax.plot(*zip(*points, strict=True), marker=".", label=name)
+    ax.set_xlabel("CPU minutes (one thread)")
+    ax.set_ylabel("validation loss (nats per token; vocabularies differ)")
+    ax.set_title("Pretraining curves of the recipe arms")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+if __name__ == "__main__":
+    main()
