@@ -68,10 +68,11 @@ def test_bpe_compresses_and_saves_identically(tokenizer, tmp_path):
     assert again.styles == tokenizer.styles and again.vocab_size == tokenizer.vocab_size
 
 
-def test_style_tokens_form_a_block_after_music(tokenizer):
+def test_style_tokens_form_a_block_after_music_and_controls(tokenizer):
     rock = tokenizer.style_id("genre", "rock")
     pop = tokenizer.style_id("genre", "pop")
-    assert {rock, pop} == set(range(tokenizer.music_vocab_size, tokenizer.vocab_size))
+    assert tokenizer.style_offset == tokenizer.music_vocab_size + 97 + 3  # chords, infill
+    assert {rock, pop} == set(range(tokenizer.style_offset, tokenizer.vocab_size))
     assert tokenizer.styles_of({"genre": "rock", "artist": "x"}) == [rock]
     assert tokenizer.styles_of({"genre": "jazz"}) == []
     assert tokenizer.prompt([rock]) == [tokenizer.bos_id, rock]
@@ -86,10 +87,50 @@ def test_add_style_appends_without_moving_ids(tokenizer, tmp_path):
     assert copy.fingerprint != tokenizer.fingerprint
 
 
-def test_every_bar_starts_a_token(tokenizer):
+def test_every_bar_starts_a_token_right_after_its_chord(tokenizer):
     ids = tokenizer.encode(band_song(5, bars=7).resample(TICKS_PER_QUARTER))
     starts = np.flatnonzero(tokenizer.bar_start_table()[ids])
-    assert starts[0] == 0 and len(starts) == 7
+    openers = np.flatnonzero(tokenizer.bar_opener_table()[ids])
+    assert len(starts) == 7 and openers[0] == 0 and list(openers + 1) == list(starts)
+    assert all(int(ids[i]) in tokenizer.controls.chord_ids for i in openers)
+
+
+def test_chord_tokens_name_each_bars_harmony(tokenizer):
+    from symusic import Note, Track
+
+    score = Score(TICKS_PER_QUARTER)
+    keys = Track("keys", 0, False)
+    bar = 4 * TICKS_PER_QUARTER
+    for k, chord in enumerate([(60, 64, 67), (57, 60, 64), (53, 57, 60), (55, 59, 62, 65)]):
+        keys.notes.extend(Note(k * bar, bar, p, 80) for p in chord)
+    score.tracks.append(keys)
+    ids = tokenizer.encode(score)
+    assert tokenizer.chords_in(ids) == ["C", "Am", "F", "G7"]
+    decoded = tokenizer.decode(ids)  # chord ids are not notes
+    assert decoded.note_num() == score.note_num()
+
+
+def test_base_tokens_re_encode_to_the_same_ids(tokenizer):
+    score = band_song(8, bars=5).resample(TICKS_PER_QUARTER)
+    ids = [int(i) for i in tokenizer.encode(score) if int(i) < tokenizer.music_vocab_size]
+    base = [t for i in ids for t in tokenizer.base_tokens(i)]
+    assert tokenizer.encode_base(base) == ids
+
+
+def test_a_tokenizer_from_before_control_tokens_keeps_its_ids(tokenizer, tmp_path):
+    import json
+
+    folder = tokenizer.save(tmp_path / "old")
+    header = json.loads((folder / "styles.json").read_text())
+    header["version"] = 1
+    for key in ("harmony", "infill"):
+        del header["settings"][key]
+    (folder / "styles.json").write_text(json.dumps(header))
+    old = MusicTokenizer.load(folder)
+    assert not old.settings.harmony and not old.settings.infill
+    assert old.style_offset == old.music_vocab_size  # styles right after MidiTok, as before
+    score = band_song(5, bars=3).resample(TICKS_PER_QUARTER)
+    assert not np.isin(old.encode(score), list(tokenizer.controls.chord_ids)).any()
 
 
 def test_decode_never_fails(tokenizer):
@@ -118,7 +159,7 @@ def test_grammar_is_miditoks_token_graph(tokenizer):
 
 
 def test_decode_repair_drops_only_the_broken_note():
-    from tribute.tokens import _grammatical
+    from tribute.tokens.grammar import _grammatical
 
     grammar = {
         "Bar": frozenset({"TimeSig"}),

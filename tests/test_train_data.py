@@ -88,7 +88,7 @@ def test_splits_are_respected_and_cached(setup):
 def test_windows_start_at_bars_and_carry_style(setup):
     corpus, tokenizer, tok_dir = setup
     data = load_split(corpus, tokenizer, "validation", DataConfig(), tok_dir)
-    bars = tokenizer.bar_start_table()
+    bars = tokenizer.bar_opener_table()  # a chord id opens each bar
     style = tokenizer.styles_of(corpus.split("validation")[0].labels)
     assert len(style) == 1
     ids, labels = data.window(0, 0, 48)

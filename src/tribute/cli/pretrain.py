@@ -44,6 +44,15 @@ def register(subparsers) -> None:
     )
     p.add_argument("--tokenizer", help="reuse the tokenizer of this model/tokenizer folder")
     p.add_argument("--vocab-size", type=int, help="BPE vocabulary size (default 2000)")
+    p.add_argument(
+        "--no-harmony", action="store_true", help="no chord token before each bar (chord control)"
+    )
+    p.add_argument(
+        "--no-infill", action="store_true", help="no infill markers (editing bars and parts)"
+    )
+    p.add_argument(
+        "--infill-rate", type=float, help="share of training windows that are infill examples"
+    )
     run = p.add_argument_group("training")
     run.add_argument("--max-steps", type=int, help="optimizer steps (default: from --epochs)")
     add_time_budget(run)
@@ -118,8 +127,10 @@ def run_pretrain(args: argparse.Namespace) -> int:
     )
     config = PretrainConfig(
         preset=preset,
-        tokenizer=TokenizerConfig(**given(args, "vocab_size")),
-        data=DataConfig(**given(args, "augment_copies", "seed", "workers")),
+        tokenizer=TokenizerConfig(
+            harmony=not args.no_harmony, infill=not args.no_infill, **given(args, "vocab_size")
+        ),
+        data=DataConfig(**given(args, "augment_copies", "seed", "workers", "infill_rate")),
         train=train,
         **given(args, "sample_tokens"),
     )

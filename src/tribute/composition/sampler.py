@@ -14,7 +14,7 @@ stops exactly when it would start bar ``bars + 1``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -34,6 +34,7 @@ class _Row:
     tokens: list[int]  # the context the row continues (prefix + history)
     prefix_len: int  # BOS + style tokens: always kept when the context slides
     new: list[int]
+    chords: list[int | None] = field(default_factory=list)  # forced chord id per new bar
     cached: int = 0  # tokens of this row in the model's cache
     state: int = 0  # grammar state (tribute.composition.vocab): a section starts at "start"
     bars: int = 0
@@ -57,12 +58,13 @@ class BarSampler:
         self.model = model
         self.device = next(model.parameters()).device
         self.allowed = torch.as_tensor(allowed, device=self.device)
-        self.bar_start_np = table.bar_start
-        self.bar_start = torch.as_tensor(table.bar_start, device=self.device)
+        self.opener_np = table.opener  # what opens a bar: its chord id, else its Bar id
+        self.opener = torch.as_tensor(table.opener, device=self.device)
+        self.chord_ids = table.chord_ids
         self.state_after = table.state_after
         self.state_masks = torch.as_tensor(table.state_masks, device=self.device)
         # States in which a bar may begin (a note in progress must be finished first).
-        self.bar_ok = (self.state_masks & self.bar_start).any(dim=1)
+        self.bar_ok = (self.state_masks & self.opener).any(dim=1)
         self.pad_id = pad_id
         self.bos_id = bos_id
         self.settings = settings
@@ -75,14 +77,18 @@ class BarSampler:
         prefix_lens: list[int],
         bars: int,
         generators: list[torch.Generator],
+        chords: list[int | None] | None = None,
     ) -> list[list[int]]:
-        """``bars`` new bars after each context; returns only the new tokens of each row."""
+        """``bars`` new bars after each context; returns only the new tokens of each row.
+        ``chords``: the chord id each new bar must open with (None: the model chooses)."""
         with inference_threads(self.model):
-            return self._bars(contexts, prefix_lens, bars, generators)
+            return self._bars(contexts, prefix_lens, bars, generators, chords or [])
 
     @torch.inference_mode()
-    def _bars(self, contexts, prefix_lens, bars, generators) -> list[list[int]]:
-        every = [_Row(list(c), p, []) for c, p in zip(contexts, prefix_lens, strict=True)]
+    def _bars(self, contexts, prefix_lens, bars, generators, chords) -> list[list[int]]:
+        every = [
+            _Row(list(c), p, [], list(chords)) for c, p in zip(contexts, prefix_lens, strict=True)
+        ]
         rows, gens = list(every), list(generators)  # the rows still being sampled
         logits, cache, mask, positions = self._prefill(rows)
         while True:
@@ -95,14 +101,13 @@ class BarSampler:
                 & self.bar_ok[states]
             )
             grammatical = self.allowed & self.state_masks[states]
-            step_allowed = torch.where(
-                force_bar[:, None], grammatical & self.bar_start, grammatical
-            )
+            step_allowed = torch.where(force_bar[:, None], grammatical & self.opener, grammatical)
+            self._force_chords(rows, step_allowed)
             chosen = self._choose(logits, step_allowed, gens)
             for row, token in zip(rows, chosen, strict=True):
                 if self.state_after[token] >= 0:
                     row.state = int(self.state_after[token])
-                if self.bar_start_np[token]:
+                if self.opener_np[token]:
                     if row.bars == bars:
                         row.done = True
                         continue
@@ -138,6 +143,18 @@ class BarSampler:
             self.forward_tokens += len(rows)
             logits, cache = out.logits[:, -1], out.past_key_values
 
+    def _force_chords(self, rows: list[_Row], allowed: torch.Tensor) -> None:
+        """A row whose next bar has a planned chord may open it with that chord only."""
+        if not len(self.chord_ids):
+            return
+        first, last = self.chord_ids.start, self.chord_ids.stop
+        for i, row in enumerate(rows):
+            planned = row.chords[row.bars] if row.bars < len(row.chords) else None
+            if planned is not None:
+                keep = bool(allowed[i, planned])
+                allowed[i, first:last] = False
+                allowed[i, planned] = keep
+
     def _prefill(self, rows: list[_Row], slide: bool = False):
         """Run every row's context (sliding it to fit the model when needed) through the
         model, left-padded; returns last logits, cache, attention mask and last positions."""
@@ -165,7 +182,7 @@ class BarSampler:
         prefix, history = tokens[:prefix_len], tokens[prefix_len:]
         prefix = [t for t in prefix if t != self.bos_id]
         room = keep - len(prefix)
-        starts = np.flatnonzero(self.bar_start_np[np.asarray(history, dtype=np.int64)])
+        starts = np.flatnonzero(self.opener_np[np.asarray(history, dtype=np.int64)])
         fitting = starts[len(history) - starts <= room]
         begin = int(fitting[0]) if len(fitting) else len(history) - room
         return prefix + history[begin:]
@@ -186,6 +203,6 @@ class BarSampler:
         for i, generator in enumerate(generators):
             row = probs[i].cpu()
             if not torch.isfinite(row).all() or row.sum() <= 0:  # everything masked: open a bar
-                row = self.bar_start.float().cpu()
+                row = self.opener.float().cpu()
             chosen.append(int(torch.multinomial(row, 1, generator=generator)))
         return chosen

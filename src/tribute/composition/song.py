@@ -84,7 +84,7 @@ class Primer:
         cls, score: Score, tokenizer, table: TokenTable, source: str | None = None
     ) -> Primer:
         tokens = [int(t) for t in tokenizer.encode(score)]
-        bars = int(table.bar_start[np.asarray(tokens, dtype=np.int64)].sum()) if tokens else 0
+        bars = int(table.opener[np.asarray(tokens, dtype=np.int64)].sum()) if tokens else 0
         if not bars:
             raise TributeError(f"primer {source or ''} has no notes this model can encode")
         programs = frozenset(-1 if t.is_drum else int(t.program) for t in score.tracks)
@@ -268,13 +268,13 @@ class Composer:
 
     def _bars_of(self, tokens: list[int], bars: int) -> list[int]:
         """The first ``bars`` bars of a token list."""
-        starts = np.flatnonzero(self.table.bar_start[np.asarray(tokens, dtype=np.int64)])
+        starts = np.flatnonzero(self.table.opener[np.asarray(tokens, dtype=np.int64)])
         return tokens[: starts[bars]] if len(starts) > bars else list(tokens)
 
     def _vary_last_bar(self, sampler, prefix, histories, repeats, generators):
         heads = []
         for tokens in repeats:
-            starts = np.flatnonzero(self.table.bar_start[np.asarray(tokens, dtype=np.int64)])
+            starts = np.flatnonzero(self.table.opener[np.asarray(tokens, dtype=np.int64)])
             heads.append(tokens[: starts[-1]] if len(starts) else list(tokens))
         tails = sampler.bars(
             [prefix + h + head for h, head in zip(histories, heads, strict=True)],

@@ -25,6 +25,8 @@ from tribute.tokens import MusicTokenizer, event_kind, may_follow
 @dataclass
 class TokenTable:
     bar_start: np.ndarray  # bool [V]: the id begins with a Bar event
+    opener: np.ndarray  # bool [V]: the id opens a bar (its chord with harmony, else bar_start)
+    chord_ids: range  # the chord block (empty without harmony)
     programs: list[frozenset[int]]  # Program_ values per id
     tempos: list[frozenset[float]]
     time_signatures: list[frozenset[tuple[int, int]]]
@@ -53,12 +55,14 @@ class TokenTable:
             )
             pitches.append(frozenset(int(t[6:]) for t in base if t.startswith("Pitch_")))
         never = np.zeros(size, dtype=bool)
-        never[[tokenizer.pad_id, tokenizer.bos_id, *tokenizer.style_ids()]] = True
+        never[tokenizer.special_ids] = True
         if not bar_start.any():
             raise TributeError("the tokenizer has no Bar token: cannot count bars")
         state_after, state_masks = _grammar(tokenizer, size)
         return cls(
             bar_start,
+            tokenizer.bar_opener_table(),
+            tokenizer.controls.chord_ids,
             programs,
             tempos,
             signatures,
@@ -98,7 +102,7 @@ class TokenTable:
         scale = controls.scale()
         if scale is not None:
             allowed &= np.array([all(p % 12 in scale for p in ps) for ps in self.pitches])
-        if not (allowed & self.bar_start).any():
+        if not (allowed & self.bar_start).any() or not (allowed & self.opener).any():
             raise TributeError("the controls leave no token that starts a bar")
         return allowed
 
@@ -108,19 +112,33 @@ def _signature(text: str) -> tuple[int, int]:
     return int(numerator), int(denominator)
 
 
+CHORD = "Chord"  # the pseudo event kind of a chord id (tribute.tokens.controls)
+
+
 def _grammar(tokenizer: MusicTokenizer, size: int) -> tuple[np.ndarray, np.ndarray]:
     """Per id: the grammar state after it; per state: the ids that may come next.
 
     A state is the last event kind (state 0: the start of a section, where a bar must begin)
     and, after a ``Program`` event, whether it was the drum program. The kinds and which may
     follow which come from the tokenizer's own token-type graph (:meth:`MusicTokenizer.grammar`),
-    so a tokenizer change cannot leave the sampler behind.
+    so a tokenizer change cannot leave the sampler behind. With harmony, a chord id stands
+    wherever a bar may begin, and only a bar may follow it.
     """
     grammar = tokenizer.grammar()
-    kinds: list[str | None] = [None, *sorted(grammar)]  # None: the start
+    harmony = tokenizer.settings.harmony
+    kinds: list[str | None] = [None, *sorted(grammar), CHORD]  # None: the start
 
     def state(kind: str | None, drum: bool) -> int:
         return kinds.index(kind) * 2 + int(drum)
+
+    def follows(previous: str | None, kind: str, drum: bool) -> bool:
+        if not harmony:
+            return previous != CHORD and may_follow(grammar, previous, kind, drum)
+        if kind == CHORD:
+            return previous is None or (previous != CHORD and "Bar" in grammar.get(previous, ()))
+        if kind == "Bar":
+            return previous == CHORD
+        return previous not in (None, CHORD) and may_follow(grammar, previous, kind, drum)
 
     state_after = np.full(size, -1, dtype=np.int64)
     first: list[str | None] = [None] * size
@@ -136,13 +154,14 @@ def _grammar(tokenizer: MusicTokenizer, size: int) -> tuple[np.ndarray, np.ndarr
         )
         first[token_id] = event_kind(events[0])
         state_after[token_id] = state(event_kind(events[-1]), drums[-1])
+    for token_id in tokenizer.controls.chord_ids:
+        first[token_id], valid[token_id] = CHORD, True
+        state_after[token_id] = state(CHORD, False)
     masks = np.zeros((2 * len(kinds), size), dtype=bool)
     neutral = np.array([f is None for f in first])  # "▁" and the like: change nothing
     neutral[tokenizer.music_vocab_size :] = False
     for kind in kinds:
         for drum in (False, True):
-            allowed = np.array(
-                [f is not None and may_follow(grammar, kind, f, drum) for f in first]
-            )
+            allowed = np.array([f is not None and follows(kind, f, drum) for f in first])
             masks[state(kind, drum)] = (allowed & valid) | neutral
     return state_after, masks

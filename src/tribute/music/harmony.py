@@ -10,7 +10,9 @@ Foundations of Musical Pitch"), in :mod:`tribute.music.pitch`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from itertools import pairwise
 from dataclasses import dataclass
 
 import numpy as np
@@ -157,6 +159,58 @@ def detect_chords(
                 continue  # a lead sheet writes a chord only where it changes
             labels.append(ChordLabel(int(s), r, q, round(f, 3)))
     return labels
+
+
+def bar_chords(score: Score, bars: int) -> list[str | None]:
+    """The chord symbol of each of the first ``bars`` bars (whole-bar windows, every pitched
+    track), None where no template fits: what a harmony tokenizer writes before each bar."""
+    if bars <= 0:
+        return []
+    table = _note_table(score, range(len(score.tracks)))
+    tpq = score.ticks_per_quarter
+    starts = [tick for tick, _ in bar_starts(score)]
+    last_meter = bar_starts(score)[-1][1]
+    while len(starts) <= bars:  # bars past the last note (MidiTok counts to its own end)
+        starts.append(starts[-1] + last_meter.bar_ticks(tpq))
+    out: list[str | None] = []
+    for start, end in pairwise(starts[: bars + 1]):
+        root, suffix, fit = _best(*_profile(table, start, end)) if len(table) else (0, "", 0.0)
+        out.append(PITCH_NAMES[root] + suffix if fit >= MIN_FIT else None)
+    return out
+
+
+# Spellings of each quality a user may type (after the root), longest first per quality.
+_QUALITY_SPELLINGS = {
+    "maj7": ("maj7", "M7", "Δ7", "Δ", "ma7"),
+    "m7": ("m7", "min7", "-7", "mi7"),
+    "7": ("7", "dom7"),
+    "m": ("m", "min", "-", "mi"),
+    "sus4": ("sus4", "sus"),
+    "dim": ("dim", "°", "o"),
+    "5": ("5",),
+    "": ("", "maj", "M"),
+}
+ACCEPTED_FORMS = "C, Cm, C7, Cmaj7, Cm7, Csus4, Cdim, C5, slash chords like C/E, N.C."
+
+
+def parse_chord_symbol(text: str) -> str | None:
+    """A chord symbol as typed (``"Em7"``, ``"Bbmaj7"``, ``"F#min"``, ``"C/E"``, ``"N.C."``)
+    → its canonical spelling in :data:`QUALITIES` (``"Em7"``, ``"Bbmaj7"``, ``"F#m"``, ``"C"``;
+    None for no chord). A slash chord's bass note is not kept: the vocabulary names the chord.
+    """
+    from tribute.errors import TributeError
+    from tribute.music.pitch import pitch_class
+
+    symbol = text.strip()
+    if symbol.upper() in ("N.C.", "NC", "N.C"):
+        return None
+    match = re.fullmatch(r"([A-Ga-g][#b♯♭]?)(.*?)(?:/([A-Ga-g][#b♯♭]?))?", symbol)
+    if match:
+        root = pitch_class(match.group(1))
+        for suffix, spellings in _QUALITY_SPELLINGS.items():
+            if match.group(2) in spellings:
+                return PITCH_NAMES[root] + suffix
+    raise TributeError(f"unknown chord symbol {text!r}; accepted forms: {ACCEPTED_FORMS}")
 
 
 def song_key(score: Score) -> Key | None:

@@ -34,6 +34,7 @@ from tribute.errors import TributeError
 from tribute.music import ROLE_RANGES, role_from_program
 from tribute.paths import atomic_write_text, cache_dir
 from tribute.tokens import MusicTokenizer
+from tribute.train.infill import InfillWindows
 
 __all__ = ["DataConfig", "TokenData", "TokenMixture", "augment", "load_split"]
 
@@ -48,6 +49,13 @@ class DataConfig:
     velocity_jitter: int = 8  # velocities shifted by ± this (out of 127)
     seed: int = 0
     workers: int = 0  # tokenization processes; 0 = one per CPU core
+    # Share of training windows that are infill examples (tokenizers with infill markers);
+    # measured in benchmarks/recipe_study.py.
+    infill_rate: float = 0.25
+
+    def __post_init__(self) -> None:
+        if self.augment_copies < 0 or not 0 <= self.infill_rate <= 1:
+            raise TributeError("--augment-copies must be ≥ 0 and the infill rate in [0, 1]")
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -93,6 +101,7 @@ class TokenData:
     eos_id: int
     pad_id: int
     path: Path | None = None
+    infill: InfillWindows | None = None  # training splits of infill tokenizers
 
     def __len__(self) -> int:
         return len(self.piece_start)
@@ -130,7 +139,13 @@ class TokenData:
         """A batch of random windows: pieces drawn in proportion to their length in bars."""
         bars = np.diff(self.bar_start)
         pieces = rng.choice(len(bars), size=batch_size, p=bars / bars.sum())
-        rows = [self.window(p, int(rng.integers(bars[p])), seq_len) for p in pieces]
+        rows = []
+        for piece in pieces:
+            bar = int(rng.integers(bars[piece]))
+            row = None
+            if self.infill is not None and rng.random() < self.infill.rate:
+                row = self.infill.window(self, int(piece), bar, seq_len, rng)
+            rows.append(row or self.window(int(piece), bar, seq_len))
         return np.stack([r[0] for r in rows]), np.stack([r[1] for r in rows])
 
 
@@ -193,7 +208,7 @@ def load_split(
             "manifest": [(m.id, m.content_hash, m.labels) for m in metas],
             "corpus": str(corpus.path.resolve()),
             "tokenizer": tokenizer.fingerprint,
-            "settings": {**settings.to_json(), "workers": 0},
+            "settings": {**settings.to_json(), "workers": 0, "infill_rate": 0},
             "copies": copies,
         },
         sort_keys=True,
@@ -209,7 +224,10 @@ def load_split(
         results = _encode_all(jobs, tokenizer, tokenizer_dir or tokenizer.path, settings)
         styles = [tokenizer.styles_of(metas[i].labels) for (_, i, _, _) in jobs]
         _write_cache(folder, results, styles, tokenizer, key)
-    return _open_cache(folder, tokenizer)
+    data = _open_cache(folder, tokenizer)
+    if augmented and tokenizer.settings.infill and settings.infill_rate > 0:
+        data.infill = InfillWindows.of(tokenizer, settings.infill_rate)
+    return data
 
 
 # Per-process state of tokenization workers (set once by the pool initializer).
@@ -221,7 +239,7 @@ def _init_worker(tokenizer: MusicTokenizer | str, settings: dict) -> None:
     if isinstance(tokenizer, str):
         tokenizer = MusicTokenizer.load(tokenizer)
     _WORKER["tokenizer"] = tokenizer
-    _WORKER["bars"] = _WORKER["tokenizer"].bar_start_table()
+    _WORKER["bars"] = tokenizer.bar_opener_table()  # windows start where a bar opens
     _WORKER["settings"] = DataConfig(**settings)
 
 
