@@ -34,7 +34,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from machine import machine, versions
 
-BASELINE = {"preset": "small", "seq_len": 512, "vocab_size": 2000, "lr": 1e-3, "augment": 3}
+BASELINE = {
+    "preset": "small",
+    "seq_len": 512,
+    "vocab_size": 2000,
+    "lr": 1e-3,
+    "augment": 3,
+    "harmony": False,  # a chord token before each bar
+    "infill": 0.0,  # share of infill training windows (0: no infill markers)
+}
 ARMS = {
     "baseline": {},
     "tiny": {"preset": "tiny", "lr": 2e-3, "seq_len": 256},  # tiny's context is 256
@@ -46,6 +54,11 @@ ARMS = {
     "lr3e-4": {"lr": 3e-4},
     "aug0": {"augment": 0},
     "aug1": {"augment": 1},
+    # Token-stream changes at the same budget: harmony must not make the model worse at
+    # modelling music, infill windows must not cost left-to-right quality.
+    "harmony": {"harmony": True},
+    "infill25": {"harmony": True, "infill": 0.25},
+    "infill50": {"harmony": True, "infill": 0.5},
 }
 HELD_OUT_PIECES = 200  # genre test pieces scored per arm (seeded sample)
 HERE = Path(__file__).parent
@@ -90,6 +103,12 @@ def run_arm(corpus: Path, out: Path, name: str, budget_s: float, log) -> dict:
         "--no-progress",
         "--force",
     ]
+    if not s.get("harmony"):
+        command.append("--no-harmony")
+    if s.get("infill"):
+        command += ["--infill-rate", str(s["infill"])]
+    else:
+        command.append("--no-infill")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     started = time.perf_counter()
     with open(out / f"{folder.name}.log", "w") as handle:
@@ -120,12 +139,21 @@ def score_arm(folder: Path, genre: Path, artist: Path | None) -> dict:
     sample = Corpus(corpus.path, corpus.config, [test[i] for i in pick])
     out = {
         "genre_bits_per_note": float(held_out_bits(model, sample, "test").mean()),
+        # Without the chord tokens' own cost: the music's bits (equal without harmony).
+        "genre_music_bits_per_note": float(
+            held_out_bits(model, sample, "test", music_only=True).mean()
+        ),
         "genre_pieces": len(pick),
     }
     if artist is not None:
         artist_corpus = Corpus.open(artist)
         bits = held_out_bits(model, artist_corpus, "test")
-        out.update(artist_bits_per_note=float(bits.mean()), artist_pieces=len(bits))
+        music = held_out_bits(model, artist_corpus, "test", music_only=True)
+        out.update(
+            artist_bits_per_note=float(bits.mean()),
+            artist_music_bits_per_note=float(music.mean()),
+            artist_pieces=len(bits),
+        )
     return out
 
 
@@ -136,10 +164,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/recipe"))
     parser.add_argument("--budget", type=float, default=900, help="seconds per arm")
     parser.add_argument("--arms", default="baseline", help="comma-separated names; NAME@SECONDS")
-    parser.add_argument("--report", type=Path, help="only write the report of this study folder")
+    parser.add_argument(
+        "--report", type=Path, nargs="+", help="only write the report of these study folders"
+    )
     args = parser.parse_args()
     if args.report:
-        return report(args.report)
+        return report(*args.report)
     args.out.mkdir(parents=True, exist_ok=True)
     results_file = args.out / "results.json"
     results = json.loads(results_file.read_text()) if results_file.is_file() else {}
@@ -156,7 +186,7 @@ def main() -> None:
             "seconds": record["result"]["seconds"],
             "best_val_loss": record["result"]["best_val_loss"],
             "curve": [
-                {k: h.get(k) for k in ("step", "tokens", "seconds", "val_loss")}
+                {k: h.get(k) for k in ("step", "tokens", "seconds", "cpu_seconds", "val_loss")}
                 for h in record["result"]["history"]
             ],
             **scores,
@@ -166,42 +196,41 @@ def main() -> None:
     report(args.out)
 
 
-def report(folder: Path) -> None:
-    results = json.loads((folder / "results.json").read_text())
+def report(*folders: Path) -> None:
+    """The table, JSON and curves of one or more study folders (arms by name, merged)."""
+    results = {}
+    for folder in folders:
+        results.update(json.loads((folder / "results.json").read_text()))
     lines = [
         "# Recipe study: held-out bits per note against CPU time",
         "",
-        "Each arm: `tribute pretrain` with `--time-budget`, one thread at nice 19 (CPU-seconds "
-        "= wall seconds), on the music21 corpus without the Bach chorales. Genre: held-out "
-        f"bits/note on {HELD_OUT_PIECES} seeded test pieces; artist: zero-shot bits/note on the "
-        "41 held-out (test) Bach chorales the genre never contained. Lower is better.",
+        "Each arm: `tribute pretrain` with `--time-budget`, one thread at nice 19, its steps "
+        "planned from the CPU time of trial steps, on the music21 corpus without the Bach "
+        f"chorales. Genre: held-out bits/note on {HELD_OUT_PIECES} seeded test pieces; Bach: "
+        "zero-shot bits/note on the 41 held-out (test) Bach chorales the genre never contained. "
+        "With harmony, *music* bits leave out the chord tokens' own cost (what a model without "
+        "them pays); *all* includes it. Lower is better.",
         "",
-        "| arm | preset | context | vocab | lr | aug | budget s | steps | tokens | genre b/n | "
-        "Bach b/n |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| arm | preset | ctx | vocab | lr | aug | harmony | infill | budget s | steps | "
+        "tokens | genre b/n (music / all) | Bach b/n (music / all) |",
+        "|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for name, r in sorted(results.items(), key=lambda kv: (kv[1]["budget_s"], kv[0])):
-        s = r["settings"]
+        s = {**BASELINE, **r["settings"]}
+        genre = r.get("genre_music_bits_per_note", r["genre_bits_per_note"])
+        bach = r.get("artist_music_bits_per_note", r.get("artist_bits_per_note", float("nan")))
         lines.append(
             f"| {name} | {s['preset']} | {s['seq_len']} | {s['vocab_size']} | {s['lr']:g} | "
-            f"{s['augment']} | {r['budget_s']:.0f} | {r['steps']} | {r['tokens']:,} | "
-            f"{r['genre_bits_per_note']:.3f} | {r.get('artist_bits_per_note', float('nan')):.3f} |"
+            f"{s['augment']} | {'yes' if s['harmony'] else 'no'} | {s['infill']:g} | "
+            f"{r['budget_s']:.0f} | {r['steps']} | {r['tokens']:,} | "
+            f"{genre:.3f} / {r['genre_bits_per_note']:.3f} | "
+            f"{bach:.3f} / {r.get('artist_bits_per_note', float('nan')):.3f} |"
         )
-    lines += [
-        "",
-        f"Machine: {json.dumps({**machine(), **versions('torch', 'transformers', 'miditok')})}",
-        "",
-    ]
+    record = {**machine(), **versions("torch", "transformers", "miditok")}
+    lines += ["", f"Machine: {json.dumps(record)}", ""]
     (HERE / "recipe_study.md").write_text("\n".join(lines))
     (HERE / "recipe_study.json").write_text(
-        json.dumps(
-            {
-                "results": results,
-                "machine": {**machine(), **versions("torch", "transformers", "miditok")},
-            },
-            indent=1,
-        )
-        + "\n"
+        json.dumps({"results": results, "machine": record}, indent=1) + "\n"
     )
     _plot(results, HERE / "recipe_study.png")
     print("\n".join(lines))
@@ -215,7 +244,8 @@ def _plot(results: dict, path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(8, 5))
     for name, r in sorted(results.items()):
-        points = [(h["seconds"] / 60, h["val_loss"]) for h in r["curve"] if h.get("seconds")]
+        clock = "cpu_seconds" if all(h.get("cpu_seconds") for h in r["curve"]) else "seconds"
+        points = [(h[clock] / 60, h["val_loss"]) for h in r["curve"] if h.get(clock)]
         if points:
             ax.plot(*zip(*points, strict=True), marker=".", label=name)
     ax.set_xlabel("CPU minutes (one thread)")

@@ -20,8 +20,11 @@ from tribute.train.data import DataConfig, TokenData, load_split
 
 
 @torch.no_grad()
-def piece_nll(model, data: TokenData, piece: int, seq_len: int) -> tuple[float, int]:
-    """(summed NLL in nats, scored tokens) of one piece of ``data``, each token once."""
+def piece_nll(
+    model, data: TokenData, piece: int, seq_len: int, skip: np.ndarray | None = None
+) -> tuple[float, int]:
+    """(summed NLL in nats, scored tokens) of one piece of ``data``, each token once.
+    ``skip[id]`` True: that token is context only, its own NLL is not counted (e.g. chords)."""
     device = next(model.parameters()).device
     bar_offsets = data.bar_pos[data.bar_start[piece] : data.bar_start[piece + 1]]
     end = int(data.piece_start[piece] + data.piece_len[piece])
@@ -37,6 +40,8 @@ def piece_nll(model, data: TokenData, piece: int, seq_len: int) -> tuple[float, 
         logits = model(input_ids=torch.from_numpy(ids[None]).to(device)).logits[0, :-1].float()
         targets = torch.from_numpy(labels[1:]).to(device)
         scored = targets != -100
+        if skip is not None:
+            scored &= ~torch.from_numpy(skip).to(device)[targets.clamp(min=0)]
         if scored.any():
             total += float(
                 torch.nn.functional.cross_entropy(logits[scored], targets[scored], reduction="sum")
@@ -51,25 +56,33 @@ def piece_nll(model, data: TokenData, piece: int, seq_len: int) -> tuple[float, 
     return total, count
 
 
-def bits_per_note(model, data: TokenData, notes: list[int], seq_len: int) -> np.ndarray:
+def bits_per_note(
+    model, data: TokenData, notes: list[int], seq_len: int, skip: np.ndarray | None = None
+) -> np.ndarray:
     """Bits per note of every piece of ``data`` (``notes``: note count per piece)."""
     was_training = model.training
     model.eval()
     values = []
     for piece, n_notes in enumerate(notes):
-        nats, _ = piece_nll(model, data, piece, seq_len)
+        nats, _ = piece_nll(model, data, piece, seq_len, skip)
         values.append(nats / math.log(2) / max(1, n_notes))
     model.train(was_training)
     return np.asarray(values)
 
 
 def held_out_bits(
-    model: StyleModel, corpus: Corpus, split: str, *, style: str | None = None
+    model: StyleModel,
+    corpus: Corpus,
+    split: str,
+    *,
+    style: str | None = None,
+    music_only: bool = False,
 ) -> np.ndarray:
     """Bits per note of every song of ``split`` under ``model``, each in its own windows of the
     length the model was trained with. ``style`` (``"artist=Bach"``) is added to every song's
     labels, so artist songs are scored under the style token they were trained with; the
-    corpus's records are not changed."""
+    corpus's records are not changed. ``music_only``: chord tokens are context, not scored
+    (the music's own bits, comparable with a model without harmony tokens)."""
     if style and "=" in style:
         key, value = style.split("=", 1)
         corpus = corpus.labelled({key: value})
@@ -80,7 +93,11 @@ def held_out_bits(
     if data is None or len(data) != len(metas):
         raise TributeError(f"{corpus.path}: some {split} songs could not be tokenized")
     seq_len = min(model.record.seq_len or model.context_tokens, model.context_tokens)
-    return bits_per_note(model.model, data, [m.n_notes for m in metas], seq_len)
+    skip = None
+    if music_only and model.tokenizer.settings.harmony:
+        skip = np.zeros(model.tokenizer.vocab_size, dtype=bool)
+        skip[list(model.tokenizer.controls.chord_ids)] = True
+    return bits_per_note(model.model, data, [m.n_notes for m in metas], seq_len, skip)
 
 
 def paired_bootstrap(a: np.ndarray, b: np.ndarray, samples: int = 1000, seed: int = 0) -> dict:
