@@ -10,14 +10,11 @@ import numpy as np
 import pytest
 from symusic import Score
 
+from conftest import _train
 from songs import band_song, write_song
 from tribute.cli import main
 from tribute.composition import ComposeConfig, Controls, compose, parse_form
 from tribute.corpus import BuildConfig, build
-from tribute.corpus.labels import LabelRules
-from tribute.tokens import TokenizerConfig
-from tribute.train.data import DataConfig
-from tribute.train.pretrain import PretrainConfig, default_train_config, pretrain
 
 TPQ_BAR = 24 * 4  # ticks per 4/4 bar in composed songs (24 ticks per quarter)
 
@@ -26,42 +23,9 @@ def _quiet(*args, **kwargs) -> None:
     pass
 
 
-def _train(corpus: Path, out: Path, steps: int, lr: float | None = None) -> Path:
-    """A tiny model with a real BPE vocabulary, trained for ``steps`` steps."""
-    config = PretrainConfig(
-        preset="tiny",
-        tokenizer=TokenizerConfig(vocab_size=800),
-        data=DataConfig(augment_copies=0, workers=1),
-        train=default_train_config(
-            "tiny",
-            max_steps=steps,
-            seq_len=128,
-            batch_size=8,
-            learning_rate=lr,
-            eval_every=steps,
-            save_every=steps,
-            progress=False,
-        ),
-        sample_tokens=16,
-    )
-    pretrain(corpus, out, config, log=_quiet)
-    return out
-
-
 @pytest.fixture(scope="module")
-def model(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("compose")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("TRIBUTE_CACHE_DIR", str(root / "cache"))
-        for seed in range(6):
-            write_song(root / "src" / f"Band_Song{seed}.mid", seed, bars=8, key=seed % 3)
-        build(
-            [str(root / "src")],
-            root / "corpus",
-            BuildConfig(labels=LabelRules(fixed={"genre": "rock"})),
-            progress=False,
-        )
-        return _train(root / "corpus", root / "model", steps=30)
+def model(band_model) -> Path:
+    return band_model
 
 
 def _bars(score: Score) -> int:
@@ -75,7 +39,7 @@ def test_controls_hold_in_every_song(model, tmp_path):
         tempo_qpm=97.0,
         time_signature=(4, 4),
         key="E minor",
-        instruments=("drums", "bass"),
+        instruments="drums,bass",
     )
     records = compose(
         model, tmp_path, controls, ComposeConfig(n=2, seed=1, guard=False), log=_quiet

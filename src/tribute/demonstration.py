@@ -239,8 +239,8 @@ def _compose(out: Path, plan: DemoConfig) -> dict:
     records = compose(
         out / "models" / "bach" / "merged",
         out / "songs",
-        # The chorales' four voices (and their doublings): a choir can sing it.
-        Controls(form=form, time_signature=(4, 4), instruments=("voices",)),
+        # No --instruments: the chorales' typical line-up, four voices a choir can sing.
+        Controls(form=form, time_signature=(4, 4)),
         ComposeConfig(
             n=plan.songs,
             seed=plan.seed,

@@ -149,6 +149,22 @@ class StyleModel:
     def training_corpora(self) -> list[str]:
         return training_corpora(self.path)
 
+    def programs(self):
+        """What the model's training songs play (:class:`tribute.corpus.programs.
+        CorpusPrograms`): its ``programs.json``, else its recorded corpora (the artist's
+        first), else nothing known."""
+        from tribute.corpus.programs import EMPTY, CorpusPrograms, read_programs
+        from tribute.corpus.store import Corpus
+
+        found = read_programs(self.path)
+        if found is not None:
+            return found
+        for corpus in (self.record.artist_corpus, self.record.corpus):
+            if corpus and (Path(corpus) / "corpus.json").is_file():
+                opened = Corpus.open(corpus)
+                return CorpusPrograms.of(opened.split("train") or opened.metas)
+        return EMPTY
+
     @property
     def default_style(self) -> str | None:
         return self.record.style

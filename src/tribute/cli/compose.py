@@ -48,9 +48,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--time", help="time signature, e.g. 4/4 or 6/8")
     parser.add_argument(
         "--instruments",
-        help="comma-separated: drums, bass, guitar, keys, "
-        "piano, organ, strings, brass, winds, lead, "
-        "vocals, voices, or a GM program number",
+        help="the line-up, comma-separated parts: drums, bass, guitar, keys, piano, organ, "
+        "strings, brass, winds, lead, vocals, voices, or a GM program; guitar=30 picks the "
+        "program, guitar*2 two guitar parts (default: the artist's typical line-up)",
+    )
+    harmony = parser.add_mutually_exclusive_group()
+    harmony.add_argument(
+        "--chords",
+        help='chords per section ("verse: Em C G D; chorus: C G Am F") or bar by bar '
+        '("Em C G D", cycled); * leaves a bar to the model',
+    )
+    harmony.add_argument("--chords-from", metavar="SONG", help="take the chords of this song")
+    parser.add_argument(
+        "--density",
+        help='how busy each part is: "bass=low,drums=high" or per section '
+        '("verse: bass=low; chorus: drums=high"); levels low, medium, high',
     )
     parser.add_argument("--primer", help="a MIDI (or any readable) file whose bars open the song")
     parser.add_argument("--seed", type=int, help="seed of the first song (default 0)")
@@ -92,12 +104,21 @@ def run(args: argparse.Namespace) -> int:
         parse_tempo,
         parse_time_signature,
     )
+    from tribute.composition.controls import chords_of_song, parse_chords, parse_density
 
+    form = parse_form(args.form, args.bars)
+    chords = (
+        chords_of_song(args.chords_from, sum(s.bars for s in form))
+        if args.chords_from
+        else parse_chords(args.chords, form)
+    )
     controls = Controls(
-        form=parse_form(args.form, args.bars),
+        form=form,
         tempo_qpm=parse_tempo(args.tempo),
         time_signature=parse_time_signature(args.time),
         instruments=parse_instruments(args.instruments),
+        chords=chords,
+        density=parse_density(args.density),
         **given(args, "key", "temperature", "top_p", "vary_repeats"),
     )
     config = ComposeConfig(

@@ -1,8 +1,11 @@
 """Musical controls of ``tribute compose``: parsing, validation, and what they allow.
 
-Each control becomes a rule over token ids (see :mod:`tribute.composition.vocab`): a time signature
-or tempo allows only its own ``TimeSig_``/``Tempo_`` events, an instrument set only the
-``Program_`` events of those instruments, a key only pitches of its scale on pitched tracks.
+Each control becomes a rule over token ids (see :mod:`tribute.composition.vocab`): a time
+signature or tempo allows only its own ``TimeSig_``/``Tempo_`` events, the line-up only its
+parts' ``Program_`` events within their ranges (:mod:`tribute.composition.lineup`), a key only
+pitches of its scale on pitched tracks; a chord plan forces the chord token that opens each bar,
+a section's arrangement narrows the parts it may use, and a density level biases how often a
+part starts a note. Every parser's error quotes the flag the user typed.
 """
 
 from __future__ import annotations
@@ -11,15 +14,26 @@ import re
 from dataclasses import asdict, dataclass
 
 from tribute.errors import TributeError
-from tribute.music import INSTRUMENT_PROGRAMS, scale_pitch_classes
+from tribute.music import scale_pitch_classes
+from tribute.music.harmony import parse_chord_symbol
 
 MAX_BARS = 512
+FREE_CHORD = "*"  # in a chord plan: the model chooses this bar's chord
+NO_CHORD = "N.C."
+DENSITY_LEVELS = ("low", "medium", "high")
 
 
 @dataclass(frozen=True)
 class Section:
     name: str
     bars: int
+    # The parts that play (instrument words or part names), absolute ("guitar,bass") or
+    # relative to the song's line-up ("+keys", "-lead"); None: the whole line-up.
+    parts: tuple[str, ...] | None = None
+
+    @property
+    def text(self) -> str:
+        return f"{self.name}:{self.bars}" + (f"[{','.join(self.parts)}]" if self.parts else "")
 
 
 @dataclass(frozen=True)
@@ -30,7 +44,9 @@ class Controls:
     tempo_qpm: float | None = None
     key: str | None = None
     time_signature: tuple[int, int] | None = None
-    instruments: tuple[str, ...] | None = None
+    instruments: str | None = None  # the line-up: "drums,bass,guitar=30,guitar*2"
+    chords: tuple[str, ...] | None = None  # one per bar: a chord symbol, "N.C." or "*"
+    density: tuple[tuple[str, str, str], ...] = ()  # (section or "*", part, level)
     temperature: float = 1.0
     top_p: float = 0.95
     vary_repeats: bool = False
@@ -40,34 +56,41 @@ class Controls:
             raise TributeError("--temperature must be > 0 and --top-p in (0, 1]")
         if self.key is not None:
             scale_pitch_classes(self.key)  # a bad key fails before any model loads
-        if self.instruments is not None:
-            for name in self.instruments:
-                instrument_programs(name)
+        if self.chords is not None and len(self.chords) != self.bars:
+            raise TributeError(f"the chord plan has {len(self.chords)} bars, the form {self.bars}")
+        names = {s.name for s in self.form}
+        for section, _, level in self.density:
+            if section != "*" and section not in names:
+                raise TributeError(f"--density names section {section!r}, which the form lacks")
+            if level not in DENSITY_LEVELS:
+                raise TributeError(f"--density level {level!r}: use {', '.join(DENSITY_LEVELS)}")
 
     @property
     def bars(self) -> int:
         return sum(s.bars for s in self.form)
 
-    def programs(self) -> frozenset[int] | None:
-        if self.instruments is None:
-            return None
-        return frozenset().union(*(instrument_programs(name) for name in self.instruments))
-
     def scale(self) -> frozenset[int] | None:
         return None if self.key is None else scale_pitch_classes(self.key)
 
+    def density_of(self, section: str) -> dict[str, str]:
+        """Part → level in a section (a section's own setting beats the song's)."""
+        levels = {part: level for where, part, level in self.density if where == "*"}
+        levels.update({part: level for where, part, level in self.density if where == section})
+        return levels
+
     def to_json(self) -> dict:
         data = asdict(self)
-        data["form"] = [f"{s.name}:{s.bars}" for s in self.form]
+        data["form"] = [s.text for s in self.form]
         data["bars"] = self.bars
+        data["density"] = [list(d) for d in self.density]
         return data
 
 
 def parse_form(text: str | None, bars: int | None) -> tuple[Section, ...]:
-    """``"intro:4 verse:8 chorus:8"`` (or a plain bar count) → sections.
+    """``"intro:4[guitar] verse:8 chorus:8[+keys]"`` (or a plain bar count) → sections.
 
     A section name that comes back repeats its first occurrence, so it may not be longer than
-    that first occurrence.
+    that first occurrence (nor add parts to it: a repeat keeps, or drops, what it had).
     """
     if text is None:
         count = 16 if bars is None else bars
@@ -78,11 +101,14 @@ def parse_form(text: str | None, bars: int | None) -> tuple[Section, ...]:
         raise TributeError("give either --bars or --form, not both")
     sections: list[Section] = []
     first: dict[str, int] = {}
-    for item in re.split(r"[\s,]+", text.strip()):
-        match = re.fullmatch(r"([A-Za-z][\w-]*):(\d+)", item)
+    outside = re.sub(r"\[[^\]]*\]", lambda m: m.group(0).replace(",", "\0"), text.strip())
+    items = [i.replace("\0", ",") for i in re.split(r"[\s,]+(?![^\[]*\])", outside) if i]
+    for item in items:
+        match = re.fullmatch(r"([A-Za-z][\w-]*):(\d+)(?:\[([^\]]*)\])?", item)
         if not match:
-            raise TributeError(f"--form items look like verse:8, got {item!r}")
+            raise TributeError(f"--form items look like verse:8 or chorus:8[+keys], got {item!r}")
         name, count = match.group(1).lower(), int(match.group(2))
+        parts = _section_parts(match.group(3), name)
         if count < 1:
             raise TributeError(f"section {name} needs at least one bar")
         if name in first and count > first[name]:
@@ -91,11 +117,108 @@ def parse_form(text: str | None, bars: int | None) -> tuple[Section, ...]:
                 f"{first[name]}: a repeat cannot be longer than the original"
             )
         first.setdefault(name, count)
-        sections.append(Section(name, count))
+        sections.append(Section(name, count, parts))
     total = sum(s.bars for s in sections)
     if not sections or total > MAX_BARS:
         raise TributeError(f"--form must have 1 to {MAX_BARS} bars in all, got {total}")
     return tuple(sections)
+
+
+def _section_parts(spec: str | None, section: str) -> tuple[str, ...] | None:
+    if spec is None:
+        return None
+    items = tuple(i.strip().lower() for i in spec.split(",") if i.strip())
+    if not items:
+        raise TributeError(f"--form section {section}[] names no instrument")
+    signed = [i[0] in "+-" for i in items]
+    if any(signed) and not all(signed):
+        raise TributeError(
+            f"--form section {section}[{spec}]: give the instruments (guitar,bass) or changes "
+            "to the song's line-up (+keys,-lead), not both"
+        )
+    return items
+
+
+def parse_chords(text: str | None, form: tuple[Section, ...]) -> tuple[str, ...] | None:
+    """``--chords`` → one chord per bar of the form.
+
+    ``"verse: Em C G D; chorus: C G Am F"`` gives sections their progressions (cycled to fill
+    each section; sections not named are the model's choice); ``"Em C G D"`` (or with ``|``)
+    is a bar-by-bar list for the whole song, cycled. ``*`` leaves a bar to the model.
+    """
+    if text is None:
+        return None
+    bars = sum(s.bars for s in form)
+    if ":" not in text:
+        progression = _progression(text, "--chords")
+        return tuple(progression[i % len(progression)] for i in range(bars))
+    named: dict[str, list[str]] = {}
+    for chunk in (c.strip() for c in text.split(";")):
+        if not chunk:
+            continue
+        name, _, chords = chunk.partition(":")
+        name = name.strip().lower()
+        if name not in {s.name for s in form}:
+            raise TributeError(
+                f"--chords names section {name!r}, which the form lacks "
+                f"(sections: {', '.join(dict.fromkeys(s.name for s in form))})"
+            )
+        named[name] = _progression(chords, f"--chords {name}")
+    plan: list[str] = []
+    for section in form:
+        progression = named.get(section.name, [FREE_CHORD])
+        plan += [progression[i % len(progression)] for i in range(section.bars)]
+    return tuple(plan)
+
+
+def _progression(text: str, flag: str) -> list[str]:
+    symbols = [s for s in re.split(r"[\s|,]+", text.strip()) if s]
+    if not symbols:
+        raise TributeError(f"{flag} lists no chord")
+    return [FREE_CHORD if s == FREE_CHORD else (parse_chord_symbol(s) or NO_CHORD) for s in symbols]
+
+
+def chords_of_song(path: str, bars: int) -> tuple[str, ...]:
+    """``--chords-from SONG``: the chords of a song's first ``bars`` bars (cycled if shorter),
+    by the same analysis that writes harmony tokens."""
+    from pathlib import Path
+
+    from tribute.corpus.normalize import normalize
+    from tribute.corpus.readers import SkipFile, read
+    from tribute.music.harmony import bar_chords
+    from tribute.music.timeline import bar_starts
+
+    source = Path(path)
+    if not source.is_file():
+        raise TributeError(f"--chords-from {path} does not exist")
+    try:
+        score, _ = normalize(read(source, source.read_bytes())[0])
+    except SkipFile as exc:
+        raise TributeError(f"--chords-from {path}: {exc}") from None
+    found = bar_chords(score, len(bar_starts(score)))
+    if not any(found):
+        raise TributeError(f"--chords-from {path}: no chords found in its notes")
+    return tuple(found[i % len(found)] or NO_CHORD for i in range(bars))
+
+
+def parse_density(text: str | None) -> tuple[tuple[str, str, str], ...]:
+    """``"bass=low,drums=high"`` or ``"verse: bass=low; chorus: drums=high"`` →
+    (section or "*", part, level) triples."""
+    if not text:
+        return ()
+    out = []
+    for chunk in (c.strip() for c in text.split(";")):
+        if not chunk:
+            continue
+        section, _, settings = chunk.rpartition(":") if ":" in chunk else ("*", "", chunk)
+        for item in (i.strip() for i in settings.split(",") if i.strip()):
+            part, sep, level = item.partition("=")
+            if not sep or not part.strip():
+                raise TributeError(f"--density items look like bass=low, got {item!r}")
+            out.append(
+                (section.strip().lower() or "*", part.strip().lower(), level.strip().lower())
+            )
+    return tuple(out)
 
 
 def parse_time_signature(text: str | None) -> tuple[int, int] | None:
@@ -118,26 +241,13 @@ def parse_tempo(value: float | None) -> float | None:
     return float(value)
 
 
-def instrument_programs(name: str) -> frozenset[int]:
-    """An instrument name, ``program:N`` or a GM number (0-127) → the programs it allows."""
-    lowered = name.strip().lower()
-    if lowered in INSTRUMENT_PROGRAMS:
-        return INSTRUMENT_PROGRAMS[lowered]
-    number = lowered.removeprefix("program:")
-    if number.lstrip("-").isdigit() and -1 <= int(number) <= 127:
-        return frozenset({int(number)})
-    raise TributeError(
-        f"unknown instrument {name!r}; use {', '.join(sorted(INSTRUMENT_PROGRAMS))}, "
-        "program:N or a General MIDI number 0-127"
-    )
-
-
-def parse_instruments(text: str | None) -> tuple[str, ...] | None:
+def parse_instruments(text: str | None) -> str | None:
+    """``--instruments`` checked for syntax and known instrument words (the programs are chosen
+    against the model's corpus when composing: :func:`tribute.composition.lineup.parse_lineup`)."""
     if text is None:
         return None
-    names = tuple(n.strip() for n in text.split(",") if n.strip())
-    if not names:
-        raise TributeError("--instruments needs at least one instrument")
-    for name in names:
-        instrument_programs(name)
-    return names
+    from tribute.composition.lineup import parse_lineup
+    from tribute.corpus.programs import EMPTY
+
+    parse_lineup(text, EMPTY)
+    return text

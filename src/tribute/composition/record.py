@@ -28,8 +28,11 @@ class SongRecord:
     form: list[dict] = field(default_factory=list)
     bars: int = 0
     tracks: list[dict] = field(default_factory=list)
+    parts: list[dict] = field(default_factory=list)  # the line-up: name, role, program, channel…
+    chords: list[str | None] = field(default_factory=list)  # per bar, as the model played them
     notes: int = 0
     dropped_notes: int = 0
+    arranging: dict[str, int] = field(default_factory=dict)  # what making parts exact changed
     guard: str = "on"
     verdict: str | None = None
     originality: dict | None = None

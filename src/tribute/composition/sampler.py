@@ -19,7 +19,20 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from tribute.composition.vocab import NO_PROGRAM
 from tribute.model import inference_threads
+
+
+@dataclass
+class SectionPlan:
+    """What one call of :meth:`BarSampler.bars` may write: the ids the controls allow, the
+    chord each new bar opens with (None: the model's choice), per part program the ids whose
+    leading pitch stays in its range, and a logit offset per id (density)."""
+
+    allowed: np.ndarray
+    chords: list[int | None] = field(default_factory=list)
+    leading: dict[int, np.ndarray] = field(default_factory=dict)
+    bias: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -35,6 +48,10 @@ class _Row:
     prefix_len: int  # BOS + style tokens: always kept when the context slides
     new: list[int]
     chords: list[int | None] = field(default_factory=list)  # forced chord id per new bar
+    program: int = NO_PROGRAM  # the last Program event: the next leading pitch is its note
+    position: int = -1  # the last Position in the current bar (-1: none yet)
+    beats: int = 4  # beats of the current bar (its TimeSig)
+    meter: int = 0  # the song's TimeSig (numerator · 64 + denominator) once known: it holds
     cached: int = 0  # tokens of this row in the model's cache
     state: int = 0  # grammar state (tribute.composition.vocab): a section starts at "start"
     bars: int = 0
@@ -48,7 +65,6 @@ class BarSampler:
     def __init__(
         self,
         model,
-        allowed: np.ndarray,
         table,
         pad_id: int,
         bos_id: int,
@@ -57,7 +73,22 @@ class BarSampler:
     ) -> None:
         self.model = model
         self.device = next(model.parameters()).device
-        self.allowed = torch.as_tensor(allowed, device=self.device)
+        self.last_program = table.last_program
+        self.bar_start_np = table.bar_start
+        self.last_position = table.last_position
+        self.beats_after = table.beats_after
+        self.meter_after_np = table.meter_after
+        as_tensor = lambda a: torch.as_tensor(a, device=self.device)  # noqa: E731
+        self.first_position = as_tensor(table.first_position)
+        self.top_position = as_tensor(table.top_position)
+        self.ppb = table.positions_per_beat
+        # An id that opens a bar starts counting positions afresh, in its own TimeSig if any.
+        self.resets = as_tensor(table.bar_start)
+        self.rising = as_tensor(table.rising)
+        self.meter_after = as_tensor(table.meter_after)
+        self.own_limit = as_tensor(
+            np.where(table.beats_after > 0, table.beats_after * table.positions_per_beat, 0)
+        )
         self.opener_np = table.opener  # what opens a bar: its chord id, else its Bar id
         self.opener = torch.as_tensor(table.opener, device=self.device)
         self.chord_ids = table.chord_ids
@@ -77,18 +108,24 @@ class BarSampler:
         prefix_lens: list[int],
         bars: int,
         generators: list[torch.Generator],
-        chords: list[int | None] | None = None,
+        plan: SectionPlan,
     ) -> list[list[int]]:
-        """``bars`` new bars after each context; returns only the new tokens of each row.
-        ``chords``: the chord id each new bar must open with (None: the model chooses)."""
+        """``bars`` new bars after each context, under ``plan``; returns only the new tokens of
+        each row."""
         with inference_threads(self.model):
-            return self._bars(contexts, prefix_lens, bars, generators, chords or [])
+            return self._bars(contexts, prefix_lens, bars, generators, plan)
 
     @torch.inference_mode()
-    def _bars(self, contexts, prefix_lens, bars, generators, chords) -> list[list[int]]:
-        every = [
-            _Row(list(c), p, [], list(chords)) for c, p in zip(contexts, prefix_lens, strict=True)
-        ]
+    def _bars(self, contexts, prefix_lens, bars, generators, plan: SectionPlan) -> list[list[int]]:
+        every = []
+        for context, prefix_len in zip(contexts, prefix_lens, strict=True):
+            beats, meter = self._meter_of(context)
+            every.append(
+                _Row(list(context), prefix_len, [], list(plan.chords), beats=beats, meter=meter)
+            )
+        allowed = torch.as_tensor(plan.allowed, device=self.device)
+        leading = {p: torch.as_tensor(m, device=self.device) for p, m in plan.leading.items()}
+        bias = None if plan.bias is None else torch.as_tensor(plan.bias, device=self.device)
         rows, gens = list(every), list(generators)  # the rows still being sampled
         logits, cache, mask, positions = self._prefill(rows)
         while True:
@@ -100,13 +137,26 @@ class BarSampler:
                 )
                 & self.bar_ok[states]
             )
-            grammatical = self.allowed & self.state_masks[states]
+            grammatical = allowed & self.state_masks[states]
             step_allowed = torch.where(force_bar[:, None], grammatical & self.opener, grammatical)
+            for i, row in enumerate(rows):
+                if row.program in leading:  # a note's pitch stays in its part's range
+                    step_allowed[i] &= leading[row.program]
+                step_allowed[i] &= self._in_bar(row)
             self._force_chords(rows, step_allowed)
-            chosen = self._choose(logits, step_allowed, gens)
+            chosen = self._choose(logits if bias is None else logits + bias, step_allowed, gens)
             for row, token in zip(rows, chosen, strict=True):
                 if self.state_after[token] >= 0:
                     row.state = int(self.state_after[token])
+                if self.last_program[token] != NO_PROGRAM:
+                    row.program = int(self.last_program[token])
+                if self.bar_start_np[token]:
+                    row.position = -1
+                if self.beats_after[token]:
+                    row.beats = int(self.beats_after[token])
+                    row.meter = int(self.meter_after_np[token])
+                if self.last_position[token] >= 0:
+                    row.position = int(self.last_position[token])
                 if self.opener_np[token]:
                     if row.bars == bars:
                         row.done = True
@@ -142,6 +192,22 @@ class BarSampler:
             )
             self.forward_tokens += len(rows)
             logits, cache = out.logits[:, -1], out.past_key_values
+
+    def _meter_of(self, context: list[int]) -> tuple[int, int]:
+        """(beats, meter) of the last time signature in a context ((4, 0): none yet)."""
+        for token in reversed(context):
+            if 0 <= token < len(self.beats_after) and self.beats_after[token]:
+                return int(self.beats_after[token]), int(self.meter_after_np[token])
+        return 4, 0
+
+    def _in_bar(self, row: _Row) -> torch.Tensor:
+        """Ids whose positions rise from the row's and stay inside its bar."""
+        limit = torch.where(self.own_limit > 0, self.own_limit, row.beats * self.ppb)
+        after = self.resets | (self.first_position < 0) | (self.first_position > row.position)
+        ok = self.rising & after & (self.top_position < limit)
+        if row.meter:  # a song keeps its time signature
+            ok &= (self.meter_after == 0) | (self.meter_after == row.meter)
+        return ok
 
     def _force_chords(self, rows: list[_Row], allowed: torch.Tensor) -> None:
         """A row whose next bar has a planned chord may open it with that chord only."""

@@ -11,21 +11,23 @@ model's training corpora; a ``copy`` is rejected and resampled with the next see
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from symusic import Score, Tempo, TextMeta, TimeSignature
+from symusic import Score
 
+from tribute.composition.arrange import arrange
 from tribute.composition.controls import Controls
+from tribute.composition.lineup import Part, parse_lineup
+from tribute.composition.plan import PlannedSection, plan_song
 from tribute.composition.record import SongRecord, jsonable
 from tribute.composition.sampler import BarSampler, SamplerConfig
 from tribute.composition.vocab import TokenTable
 from tribute.errors import TributeError
 from tribute.modeldir import StyleModel, load_style_model, resolve_style
-from tribute.music import first_meter
 
 RETRY_SEED_STEP = 1_000_003  # retry k of song seed s uses s + k · this
 REFUSED = "refused: every candidate copied a training song"
@@ -99,6 +101,8 @@ class Candidate:
     sections: list[dict]
     report: Any = None  # tribute.originality.Report once the guard has checked it
     dropped_notes: int = 0  # notes on instruments the controls exclude (the grammar prevents them)
+    arranged: Any = None  # tribute.composition.arrange.Arranged: what arranging changed
+    chords: list[str | None] = field(default_factory=list)  # per bar (harmony models)
 
 
 @dataclass
@@ -109,6 +113,7 @@ class Composer:
     controls: Controls
     config: ComposeConfig
     table: TokenTable
+    parts: tuple[Part, ...]
     styles: list[str] = field(default_factory=list)
     primer: Primer | None = None
     checker: Any = None  # tribute.originality.Checker, when the guard is on
@@ -130,23 +135,25 @@ class Composer:
         styles = resolve_style(tokenizer, config.style, style_model.default_style)
         table = TokenTable.of(tokenizer)
         primer = Primer.read(config.primer, tokenizer, table) if config.primer else None
-        composer = cls(style_model, controls, config, table, styles, primer)
-        composer._allowed(primer)  # an impossible request fails before any sampling
+        parts = _lineup(style_model, controls, primer)
+        composer = cls(style_model, controls, config, table, parts, styles, primer)
+        composer._plan(primer)  # an impossible request fails before any sampling
         if config.guard:
             composer.checker = _checker(style_model, config.against, log)
         return composer
 
-    def _allowed(self, primer: Primer | None) -> tuple[frozenset[int] | None, np.ndarray]:
-        """The programs a song may use and the token mask of the controls, given a primer."""
-        programs = self.controls.programs()
-        if primer is not None:
-            if programs is not None and not primer.programs <= programs:
-                raise TributeError(
-                    f"the primer uses programs {sorted(primer.programs - programs)}"
-                    f" outside --instruments {','.join(self.controls.instruments or ())}"
-                )
-            programs = programs if programs is not None else primer.programs
-        return programs, self.table.allowed(self.controls, programs)
+    def _plan(self, primer: Primer | None) -> list[PlannedSection]:
+        """The sampler's plan per section, given a primer (whose bars come first)."""
+        if primer is not None and not primer.programs <= {p.program for p in self.parts}:
+            raise TributeError(
+                f"the primer uses programs "
+                f"{sorted(primer.programs - {p.program for p in self.parts})} outside the "
+                f"line-up ({', '.join(f'{p.name}={p.program}' for p in self.parts)})"
+            )
+        tokenizer = self.style_model.tokenizer
+        return plan_song(
+            self.table, tokenizer, self.controls, self.parts, primer.bars if primer else 0
+        )
 
     # ---------------------------------------------------------------------------------------
 
@@ -214,11 +221,10 @@ class Composer:
         """One candidate per seed (a batch), and the tokens pushed through the model.
         ``primer`` overrides the composer's own (e.g. evaluation's prefix prompts)."""
         primer = primer or self.primer
-        programs, allowed = self._allowed(primer)
+        planned = self._plan(primer)
         tokenizer = self.style_model.tokenizer
         sampler = BarSampler(
             self.style_model.model,
-            allowed,
             self.table,
             tokenizer.pad_id,
             tokenizer.bos_id,
@@ -227,43 +233,41 @@ class Composer:
         )
         generators = [torch.Generator().manual_seed(s) for s in seeds]
         prefix = tokenizer.prompt(tokenizer.styles_named(self.styles))
-        primer_bars = primer.bars if primer else 0
         histories = [list(primer.tokens) if primer else [] for _ in seeds]
         first_of: dict[str, list[list[int]]] = {}
-        sections: list[dict] = []
-        bar = primer_bars
-        for section in self.controls.form:
+        for step in planned:
+            section = step.section
             if section.name not in first_of:
                 new = sampler.bars(
                     [prefix + h for h in histories],
                     [len(prefix)] * len(seeds),
                     section.bars,
                     generators,
+                    step.plan,
                 )
                 first_of[section.name] = new
-                repeat_of = None
             else:
                 new = [self._bars_of(tokens, section.bars) for tokens in first_of[section.name]]
                 if self.controls.vary_repeats and section.bars > 1:
-                    new = self._vary_last_bar(sampler, prefix, histories, new, generators)
-                repeat_of = next(s["start_bar"] for s in sections if s["name"] == section.name)
+                    new = self._vary_last_bar(sampler, prefix, histories, new, generators, step)
             for history, tokens in zip(histories, new, strict=True):
                 history.extend(tokens)
-            sections.append(
-                {
-                    "name": section.name,
-                    "bars": section.bars,
-                    "start_bar": bar,
-                    "repeat_of_bar": repeat_of,
-                }
-            )
-            bar += section.bars
+        sections = _section_records(planned)
         candidates = []
         for seed, history in zip(seeds, histories, strict=True):
-            score, dropped = self._score(history, sections, programs, primer_bars)
-            candidates.append(
-                Candidate(seed, history, score, list(sections), dropped_notes=dropped)
+            arranged = arrange(
+                tokenizer.decode(history),
+                self.parts,
+                planned,
+                self.controls,
+                primer.bars if primer else 0,
             )
+            candidate = Candidate(
+                seed, history, arranged.score, sections, dropped_notes=arranged.dropped_notes
+            )
+            candidate.arranged = arranged
+            candidate.chords = tokenizer.chords_in(history) if tokenizer.settings.harmony else []
+            candidates.append(candidate)
         return candidates, sampler.forward_tokens
 
     def _bars_of(self, tokens: list[int], bars: int) -> list[int]:
@@ -271,56 +275,20 @@ class Composer:
         starts = np.flatnonzero(self.table.opener[np.asarray(tokens, dtype=np.int64)])
         return tokens[: starts[bars]] if len(starts) > bars else list(tokens)
 
-    def _vary_last_bar(self, sampler, prefix, histories, repeats, generators):
+    def _vary_last_bar(self, sampler, prefix, histories, repeats, generators, step):
         heads = []
         for tokens in repeats:
             starts = np.flatnonzero(self.table.opener[np.asarray(tokens, dtype=np.int64)])
             heads.append(tokens[: starts[-1]] if len(starts) else list(tokens))
+        plan = replace(step.plan, chords=step.plan.chords[-1:])
         tails = sampler.bars(
             [prefix + h + head for h, head in zip(histories, heads, strict=True)],
             [len(prefix)] * len(heads),
             1,
             generators,
+            plan,
         )
         return [head + tail for head, tail in zip(heads, tails, strict=True)]
-
-    def _score(
-        self,
-        tokens: list[int],
-        sections: list[dict],
-        programs: frozenset[int] | None,
-        primer_bars: int,
-    ) -> tuple[Score, int]:
-        """Decode, then make the controls exact: tempo, time signature, bars, markers,
-        instruments; returns the score and how many notes an excluded instrument had."""
-        score = self.style_model.tokenizer.decode(tokens)
-        dropped = 0
-        if programs is not None:
-            keep = [t for t in score.tracks if (-1 if t.is_drum else int(t.program)) in programs]
-            dropped = score.note_num() - sum(t.note_num() for t in keep)
-            score.tracks = keep
-        if self.controls.time_signature is not None:
-            score.time_signatures = [TimeSignature(0, *self.controls.time_signature)]
-        if self.controls.tempo_qpm is not None:
-            score.tempos = [Tempo(0, self.controls.tempo_qpm)]
-        meter = first_meter(score)
-        if not len(score.time_signatures):
-            score.time_signatures = [TimeSignature(0, meter.numerator, meter.denominator)]
-        bar_ticks = meter.bar_ticks(score.tpq)
-        total_bars = primer_bars + self.controls.bars
-        end = total_bars * bar_ticks
-        for track in score.tracks:
-            kept = [n for n in track.notes if n.time < end]
-            for note in kept:
-                note.duration = max(1, min(note.duration, end - note.time))
-            track.notes = kept
-        score.tracks = [t for t in score.tracks if t.note_num() > 0]
-        markers = [TextMeta(s["start_bar"] * bar_ticks, s["name"]) for s in sections]
-        if primer_bars:
-            markers.insert(0, TextMeta(0, "primer"))
-        markers.append(TextMeta(end, "end"))
-        score.markers = markers
-        return score, dropped
 
     # ---------------------------------------------------------------------------------------
 
@@ -375,8 +343,17 @@ class Composer:
                 }
                 for t in candidate.score.tracks
             ],
+            parts=[
+                {**p.to_json(), "notes": candidate.arranged.notes_per_part.get(p.name, 0)}
+                for p in self.parts
+            ],
+            chords=candidate.chords,
             notes=int(candidate.score.note_num()),
             dropped_notes=candidate.dropped_notes,
+            arranging={
+                "merged_notes": candidate.arranged.merged_notes,
+                "folded_notes": candidate.arranged.folded_notes,
+            },
             guard="on" if self.checker is not None else "off (--no-guard)",
             verdict=report.verdict if report else None,
             originality=jsonable(report.to_json()) if report else None,
@@ -412,6 +389,34 @@ def compose(
 ) -> list[SongRecord]:
     """Compose ``config.n`` songs with ``controls`` into folder ``out``; returns their records."""
     return Composer.open(model, controls or Controls(), config, log).compose(out, log)
+
+
+def _lineup(style_model: StyleModel, controls: Controls, primer: Primer | None) -> tuple:
+    """The parts: ``--instruments`` against what the model's corpus plays; else the primer's
+    programs; else the corpus's typical line-up."""
+    programs = style_model.programs()
+    if controls.instruments is None and primer is not None:
+        text = ",".join(str(p) for p in sorted(primer.programs))
+        return parse_lineup(text, programs)
+    return parse_lineup(controls.instruments, programs)
+
+
+def _section_records(planned: list[PlannedSection]) -> list[dict]:
+    seen: dict[str, int] = {}
+    records = []
+    for step in planned:
+        name = step.section.name
+        records.append(
+            {
+                "name": name,
+                "bars": step.section.bars,
+                "start_bar": step.start_bar,
+                "repeat_of_bar": seen.get(name),
+                "parts": [p.name for p in step.parts],
+            }
+        )
+        seen.setdefault(name, step.start_bar)
+    return records
 
 
 def _checker(style_model: StyleModel, against, log):

@@ -14,6 +14,7 @@ a Program would decode onto a piano).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
@@ -35,6 +36,18 @@ class TokenTable:
     eos_id: int
     state_after: np.ndarray  # int [V]: grammar state after the id (-1: unchanged, e.g. "▁")
     state_masks: np.ndarray  # bool [S, V]: ids allowed in each grammar state
+    notes: list[tuple[tuple[int, int], ...]]  # (program, pitch) of each note begun in the id
+    lead_pitch: np.ndarray  # int [V]: the pitch of a note whose Program came before the id, -1
+    last_program: np.ndarray  # int [V]: the program in effect after the id; NO_PROGRAM: same
+    # Positions in a bar (MidiTok: ``positions_per_beat`` per beat of the time signature's
+    # denominator) must rise and stay inside the bar, or notes spill into the next bars.
+    first_position: np.ndarray  # int [V]: the id's first Position value, -1 without one
+    last_position: np.ndarray  # int [V]: its last, -1 without one
+    top_position: np.ndarray  # int [V]: its highest, -1 without one
+    rising: np.ndarray  # bool [V]: positions inside the id rise
+    beats_after: np.ndarray  # int [V]: the bar's beats once the id set a TimeSig, else 0
+    meter_after: np.ndarray  # int [V]: that TimeSig as numerator · 64 + denominator, else 0
+    positions_per_beat: int = 12
 
     @property
     def n_states(self) -> int:
@@ -59,6 +72,8 @@ class TokenTable:
         if not bar_start.any():
             raise TributeError("the tokenizer has no Bar token: cannot count bars")
         state_after, state_masks = _grammar(tokenizer, size)
+        notes, lead_pitch, last_program = _notes(tokenizer, size)
+        first, last, top, rising, beats, meters = _positions(tokenizer, size)
         return cls(
             bar_start,
             tokenizer.bar_opener_table(),
@@ -71,6 +86,16 @@ class TokenTable:
             tokenizer.eos_id,
             state_after,
             state_masks,
+            notes,
+            lead_pitch,
+            last_program,
+            first,
+            last,
+            top,
+            rising,
+            beats,
+            meters,
+            positions_per_beat=max(res for _, _, res in tokenizer.settings.beat_res),
         )
 
     def known_tempos(self) -> list[float]:
@@ -80,10 +105,10 @@ class TokenTable:
         return sorted(set().union(*self.time_signatures))
 
     def allowed(self, controls: Controls, programs: frozenset[int] | None = None) -> np.ndarray:
-        """Ids the controls allow anywhere in a song (EOS excluded: the bar count ends songs)."""
+        """Ids the controls allow anywhere in a song (EOS excluded: the bar count ends songs);
+        ``programs``: the parts' programs (None: any)."""
         allowed = ~self.never
         allowed[self.eos_id] = False
-        programs = programs if programs is not None else controls.programs()
         if programs is not None:
             allowed &= np.array([p <= programs for p in self.programs])
         if controls.time_signature is not None:
@@ -105,6 +130,79 @@ class TokenTable:
         if not (allowed & self.bar_start).any() or not (allowed & self.opener).any():
             raise TributeError("the controls leave no token that starts a bar")
         return allowed
+
+    def part_masks(self, ranges: dict[int, tuple[int, int]]) -> tuple[np.ndarray, dict]:
+        """For a line-up (program → (low, high)): the ids whose every whole note is on a part
+        and in its range, and per program the ids whose leading pitch (a note whose Program id
+        came just before) is in that part's range."""
+        whole = np.array(
+            [
+                all(p in ranges and ranges[p][0] <= pitch <= ranges[p][1] for p, pitch in notes)
+                for notes in self.notes
+            ]
+        )
+        leading = {
+            p: (self.lead_pitch < 0) | ((self.lead_pitch >= low) & (self.lead_pitch <= high))
+            for p, (low, high) in ranges.items()
+        }
+        return whole, leading
+
+    def note_bias(self, per_program: dict[int, float]) -> np.ndarray:
+        """A logit offset per id: each note it begins on program p adds ``per_program[p]``."""
+        bias = np.zeros(len(self.notes), dtype=np.float32)
+        if per_program:
+            for token_id, notes in enumerate(self.notes):
+                bias[token_id] = sum(per_program.get(p, 0.0) for p, _ in notes)
+        return bias
+
+
+NO_PROGRAM = -2
+
+
+def _positions(tokenizer: MusicTokenizer, size: int):
+    """Per id: first, last and highest Position, whether they rise, and a TimeSig's beats."""
+    first = np.full(size, -1, dtype=np.int64)
+    last = np.full(size, -1, dtype=np.int64)
+    top = np.full(size, -1, dtype=np.int64)
+    rising = np.ones(size, dtype=bool)
+    beats = np.zeros(size, dtype=np.int64)
+    meters = np.zeros(size, dtype=np.int64)
+    for token_id in range(min(size, tokenizer.music_vocab_size)):
+        found = []
+        for event in tokenizer.base_tokens(token_id):
+            kind, _, value = event.partition("_")
+            if kind == "Position":
+                found.append(int(value))
+            elif kind == "TimeSig":
+                numerator, denominator = (int(v) for v in value.split("/"))
+                beats[token_id], meters[token_id] = numerator, numerator * 64 + denominator
+        if found:
+            first[token_id], last[token_id], top[token_id] = found[0], found[-1], max(found)
+            rising[token_id] = all(a < b for a, b in pairwise(found))
+    return first, last, top, rising, beats, meters
+
+
+def _notes(tokenizer: MusicTokenizer, size: int):
+    """Per id: the (program, pitch) notes it begins, a leading pitch, the program after it."""
+    notes: list[tuple[tuple[int, int], ...]] = []
+    lead_pitch = np.full(size, -1, dtype=np.int64)
+    last_program = np.full(size, NO_PROGRAM, dtype=np.int64)
+    for token_id in range(size):
+        events = tokenizer.base_tokens(token_id) if token_id < tokenizer.music_vocab_size else []
+        found: list[tuple[int, int]] = []
+        program: int | None = None
+        for event in events:
+            kind, _, value = event.partition("_")
+            if kind == "Program":
+                program = int(value)
+                last_program[token_id] = program
+            elif kind in ("Pitch", "PitchDrum"):
+                if program is None:
+                    lead_pitch[token_id] = int(value)
+                else:
+                    found.append((program, int(value)))
+        notes.append(tuple(found))
+    return notes, lead_pitch, last_program
 
 
 def _signature(text: str) -> tuple[int, int]:

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from tribute.corpus.programs import PROGRAMS_FILE, write_programs
 from tribute.corpus.store import Corpus
 from tribute.errors import TributeError
 from tribute.model import grow_vocab, load_model
@@ -152,6 +153,7 @@ def finetune(
         "finetune_config": config.to_json(),
     }
     atomic_write_text(out_dir / CONFIG_FILE, json.dumps(record, indent=1) + "\n")
+    write_programs(out_dir, corpus.split("train"))  # the line-up compose defaults to
     result = train(
         model,
         mixed,
@@ -362,6 +364,7 @@ def _merge(out_dir: Path, tokenizer: MusicTokenizer, log) -> None:
     style_model = load_style_model(out_dir)
     style_model.model.save_pretrained(merged, safe_serialization=True)
     tokenizer.save(merged / TOKENIZER_DIR)
+    shutil.copy2(out_dir / PROGRAMS_FILE, merged / PROGRAMS_FILE)
     record = read_record(out_dir)
     record.merged_from = str(out_dir.resolve())
     write_record(merged, record)

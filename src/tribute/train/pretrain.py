@@ -24,6 +24,7 @@ from pathlib import Path
 
 import torch
 
+from tribute.corpus.programs import write_programs
 from tribute.corpus.store import Corpus
 from tribute.errors import TributeError
 from tribute.model import build_model, preset
@@ -155,6 +156,7 @@ def _prepare(
             "styles": tokenizer.styles,
         }
         atomic_write_text(out_dir / CONFIG_FILE, json.dumps(settings, indent=1) + "\n")
+        write_programs(out_dir, corpus.split("train"))  # the line-up compose defaults to
     else:
         tokenizer = MusicTokenizer.load(tokenizer_dir)
     log(
