@@ -72,8 +72,14 @@ def test_without_instruments_the_line_up_is_the_corpus_typical_one(band_model, t
 
 def test_sections_play_only_their_parts(band_model, tmp_path):
     form = parse_form("intro:2[guitar] verse:2 outro:2[-guitar,-lead]", None)
-    records = _compose(band_model, tmp_path, n=3, form=form, time_signature=(4, 4),
-                       instruments="drums,bass,guitar,lead")
+    records = _compose(
+        band_model,
+        tmp_path,
+        n=3,
+        form=form,
+        time_signature=(4, 4),
+        instruments="drums,bass,guitar,lead",
+    )
     playing: dict[str, set[int]] = {}
     for record in records:
         for t in Score(str(tmp_path / record.midi)).tracks:
