@@ -7,6 +7,7 @@ Tests that need FluidSynth or MuseScore skip, with the reason, only where the to
 from __future__ import annotations
 
 import json
+import re
 from fractions import Fraction
 from pathlib import Path
 
@@ -515,3 +516,30 @@ def test_cli_help_lists_examples(capsys):
     with pytest.raises(SystemExit):
         main(["render", "--help"])
     assert "examples:" in capsys.readouterr().out
+
+
+def test_a_generated_sixteen_bar_band_song_engraves_without_tuplets(tmp_path):
+    """Onsets on the 16th grid, lengths as a REMI model writes them (any twelfth of a beat):
+    a few pages, one staff per part with its name, and no tuplet the music does not play."""
+    import random
+
+    import music21
+
+    rng = random.Random(3)
+    song = band_song(5, bars=16).resample(24)
+    for track in song.tracks:
+        for note in track.notes:
+            note.duration = max(1, note.duration + rng.choice((-4, -2, 0, 2, 6)))  # 1/12 beats
+    path = tmp_path / "song.mid"
+    song.dump_midi(str(path))
+    formats = ("musicxml", "pdf") if find_mscore() else ("musicxml",)
+    [result] = render([path], tmp_path / "out", RenderConfig(score_formats=formats))
+    assert result.error is None, result.error
+    parsed = music21.converter.parse(tmp_path / "out" / "song.musicxml")
+    assert [p.partName for p in parsed.parts] == ["Drums", "Bass", "Guitar", "Vocals"]
+    tuplets = [n for n in parsed.recurse().notesAndRests if n.duration.tuplets]
+    assert not tuplets, f"{len(tuplets)} tuplets, e.g. {tuplets[0].duration}"
+    if find_mscore():
+        pdf = (tmp_path / "out" / "song.pdf").read_bytes()
+        pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+        assert 1 <= pages <= 4, pages

@@ -65,12 +65,32 @@ _DRUM_DISPLAY: dict[int, tuple[str, int, str]] = {
 _DRUM_OTHER = ("B", 4, "triangle")  # percussion without a kit position (cowbell, shaker, ...)
 
 
-def _quantize(quarters: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each value on the nearer of the 1/4 and 1/3 quarter grids: (numerators, grid 4 or 3)."""
-    by4, by3 = np.round(quarters * 4), np.round(quarters * 3)
-    # Triplets win only when clearly nearer: straight 16ths are far more common in band music.
-    triplet = np.abs(quarters - by3 / 3) + 0.02 < np.abs(quarters - by4 / 4)
-    return np.where(triplet, by3, by4).astype(np.int64), np.where(triplet, 3, 4)
+TRIPLET_MARGIN_QUARTERS = 0.02  # per onset: triplets must fit clearly better than 16ths
+
+
+def beat_grids(onsets_quarters: np.ndarray) -> dict[int, int]:
+    """The grid of each beat a part plays in: 3 (eighth triplets) where at least two of the
+    beat's onsets sit off the 16th grid and the triplet grid fits them clearly better, else 4
+    (16ths). One grid per beat: a part's notation holds no tuplet its music does not play
+    (mixing the grids within a beat is what writes 6- and 12-tuplets)."""
+    beats = np.floor(onsets_quarters + 1e-9).astype(np.int64)
+    grids: dict[int, int] = {}
+    for beat in np.unique(beats):
+        q = onsets_quarters[beats == beat]
+        off4 = np.abs(q - np.round(q * 4) / 4)
+        off3 = np.abs(q - np.round(q * 3) / 3)
+        triplet = (off4 > 0.04).sum() >= 2 and off3.sum() + TRIPLET_MARGIN_QUARTERS * len(q) < (
+            off4.sum()
+        )
+        grids[int(beat)] = 3 if triplet else 4
+    return grids
+
+
+def _quantize(quarters: np.ndarray, grids: dict[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Each value on its beat's grid (16ths where the beat has no onset): (numerators, grid)."""
+    beats = np.floor(quarters + 1e-9).astype(np.int64)
+    grid = np.array([grids.get(int(b), 4) for b in beats], dtype=np.int64)
+    return np.round(quarters * grid).astype(np.int64), grid
 
 
 def quantized_events(score: Score, track_index: int) -> list[tuple[Fraction, Fraction, list[int]]]:
@@ -85,8 +105,9 @@ def quantized_events(score: Score, track_index: int) -> list[tuple[Fraction, Fra
         return []
     tpq = score.ticks_per_quarter
     notes = track.notes.numpy()
-    start_n, start_g = _quantize(notes["time"] / tpq)
-    end_n, end_g = _quantize((notes["time"] + notes["duration"]) / tpq)
+    grids = beat_grids(notes["time"] / tpq)
+    start_n, start_g = _quantize(notes["time"] / tpq, grids)
+    end_n, end_g = _quantize((notes["time"] + notes["duration"]) / tpq, grids)
     groups: dict[Fraction, tuple[Fraction, set[int]]] = {}
     for sn, sg, en, eg, pitch in zip(
         start_n.tolist(),
