@@ -14,6 +14,7 @@ stops exactly when it would start bar ``bars + 1``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -101,6 +102,9 @@ class BarSampler:
         self.settings = settings
         self.max_context = max_context
         self.forward_tokens = 0  # tokens pushed through the model (prefill included)
+        # Called with (bars done by the slowest row, bars asked) after every bar a row opens;
+        # it may raise to stop sampling (a cancelled job).
+        self.on_bar: Callable[[int, int], None] | None = None
 
     def bars(
         self,
@@ -163,6 +167,8 @@ class BarSampler:
                         continue
                     row.bars += 1
                     row.since_bar = 0
+                    if self.on_bar is not None:
+                        self.on_bar(min(r.bars for r in rows), bars)
                 else:
                     row.since_bar += 1
                 row.new.append(token)

@@ -11,6 +11,7 @@ model's training corpora; a ``copy`` is rejected and resampled with the next see
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -117,6 +118,10 @@ class Composer:
     styles: list[str] = field(default_factory=list)
     primer: Primer | None = None
     checker: Any = None  # tribute.originality.Checker, when the guard is on
+    # Progress events for a front end (the studio): dicts with an "event" key — "section"
+    # (section, index, sections, bars), "bar" (bars_done, bars, tokens_per_s) and "song"
+    # (song, verdict). A callback may raise to cancel the work.
+    on_progress: Callable[[dict], None] | None = None
 
     @classmethod
     def open(
@@ -233,10 +238,36 @@ class Composer:
         )
         generators = [torch.Generator().manual_seed(s) for s in seeds]
         prefix = tokenizer.prompt(tokenizer.styles_named(self.styles))
+        started = time.perf_counter()
+        if self.on_progress is not None:
+            report = self.on_progress
+
+            def on_bar(done: int, asked: int) -> None:
+                seconds = max(time.perf_counter() - started, 1e-9)
+                report(
+                    {
+                        "event": "bar",
+                        "bars_done": done,
+                        "bars": asked,
+                        "tokens_per_s": round(sampler.forward_tokens / seconds, 1),
+                    }
+                )
+
+            sampler.on_bar = on_bar
         histories = [list(primer.tokens) if primer else [] for _ in seeds]
         first_of: dict[str, list[list[int]]] = {}
-        for step in planned:
+        for index, step in enumerate(planned):
             section = step.section
+            if self.on_progress is not None:
+                self.on_progress(
+                    {
+                        "event": "section",
+                        "section": section.name,
+                        "index": index,
+                        "sections": len(planned),
+                        "bars": section.bars,
+                    }
+                )
             if section.name not in first_of:
                 new = sampler.bars(
                     [prefix + h for h in histories],
@@ -362,6 +393,8 @@ class Composer:
             timings=timing,
         )
         record.write(out)
+        if self.on_progress is not None:
+            self.on_progress({"event": "song", "song": record.song, "verdict": record.verdict})
         verdict = f", originality: {report.verdict}" if report else ", guard off"
         log(
             f"{midi}: {len(candidate.score.tracks)} tracks, {record.notes} notes, "
