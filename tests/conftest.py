@@ -19,12 +19,17 @@ def _quiet(*args, **kwargs) -> None:
 
 
 def _train(
-    corpus: Path, out: Path, steps: int, lr: float | None = None, harmony: bool = True
+    corpus: Path,
+    out: Path,
+    steps: int,
+    lr: float | None = None,
+    harmony: bool = True,
+    infill: bool = True,
 ) -> Path:
     """A tiny model with a real BPE vocabulary, trained for ``steps`` steps."""
     config = PretrainConfig(
         preset="tiny",
-        tokenizer=TokenizerConfig(vocab_size=800, harmony=harmony),
+        tokenizer=TokenizerConfig(vocab_size=800, harmony=harmony, infill=infill),
         data=DataConfig(augment_copies=0, workers=1),
         train=default_train_config(
             "tiny",

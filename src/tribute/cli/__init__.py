@@ -21,6 +21,7 @@ COMMANDS = (
     "ablate",
     "models",
     "compose",
+    "edit",
     "render",
     "evaluate",
     "demo",
