@@ -246,3 +246,53 @@ def test_corpora_built_with_other_settings_are_refused(corpora, tmp_path):
     assert "ticks_per_quarter: 24 vs 480" in compare_settings(artist, Corpus.open(copy))[0]
     with pytest.raises(TributeError, match="different settings"):
         evaluate(tmp_path, corpora[0], copy, tmp_path / "out", log=_quiet)
+
+
+def test_few_held_out_songs_are_judged_on_song_grouped_excerpts(sets):
+    """~45 songs of an artist leave ~9 held out: too few pieces for the classifier test, enough
+    excerpts. Real against real passes, shuffled melodies fail — computed the same way."""
+    few = dict(sets, test=sets["test"][:8])
+    real = _assess(few, sets["validation"], permutations=10)
+    assert real["c2st"]["mode"]["excerpts"] and real["c2st"]["mode"]["excerpt_bars"] == 4
+    assert _part(_criterion(real, "P2"), "C2ST accuracy")["status"] == "pass"
+    assert real["c2st"]["generated"]["null_p95"] is not None  # the null: whole songs permuted
+    fake = _assess(few, interval_shuffled(sets["validation"], seed=2), permutations=10)
+    assert _part(_criterion(fake, "P2"), "C2ST accuracy")["status"] == "fail"
+
+
+def test_a_real_piece_through_the_generated_song_path_scores_like_itself(sets, corpora):
+    """Tokenize → decode → the line-up → a Song: evaluation describes real pieces by that same
+    path, so a piece that already went through it (as a generated one does) scores like
+    itself — features equal, and no classifier can tell the two apart."""
+    from tribute.composition.lineup import parse_lineup
+    from tribute.corpus.programs import CorpusPrograms
+    from tribute.evaluation.alike import alike, line_up_of, role_map
+    from tribute.evaluation.c2st import c2st
+    from tribute.evaluation.features import feature_matrix
+    from tribute.evaluation.run import as_generated
+    from tribute.tokens import MusicTokenizer, TokenizerConfig
+
+    artist = Corpus.open(corpora[0])
+    tokenizer = MusicTokenizer.train(
+        [artist.score_path(m) for m in artist.split("train")], TokenizerConfig(vocab_size=700)
+    )
+    parts = parse_lineup(None, CorpusPrograms.of(artist.split("train")))
+    roles = role_map(artist.metas)
+    real = sets["test"] + sets["validation"]
+
+    def evaluated(songs):  # what evaluation does to real pieces before comparing them
+        through = as_generated(songs, tokenizer, parts)
+        return alike(through, roles, line_up_of(through), 8)
+
+    once = evaluated(real)
+    twice = evaluated(as_generated(real, tokenizer, parts))
+    a, names = feature_matrix(once)
+    b, _ = feature_matrix(twice)
+    assert np.allclose(a, b, atol=1e-6), sorted(zip(np.abs(a - b).max(axis=0), names, strict=True))[
+        -3:
+    ]
+    assert c2st(a, b, repeats=3, seed=0).accuracy <= 0.6
+    # And the path changes little of the music itself: note density per part holds.
+    originals, _ = feature_matrix(alike(real, roles, line_up_of(once), 8))
+    density = [i for i, n in enumerate(names) if n.startswith("band.density")]
+    assert np.allclose(a[:, density], originals[:, density], atol=0.05)

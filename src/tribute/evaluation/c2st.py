@@ -71,48 +71,83 @@ class C2ST:
         }
 
 
-def _cv_accuracy(x: np.ndarray, y: np.ndarray, seed: int) -> tuple[float, float]:
-    """(accuracy, AUC) of one stratified 5-fold cross-validation."""
+def _cv_accuracy(
+    x: np.ndarray, y: np.ndarray, seed: int, groups: np.ndarray | None = None
+) -> tuple[float, float]:
+    """(accuracy, AUC) of one stratified 5-fold cross-validation; with ``groups`` (excerpts of
+    one song share a group), a song's excerpts never sit on both sides of a fold."""
     from sklearn.metrics import roc_auc_score
-    from sklearn.model_selection import StratifiedKFold
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
-    folds = StratifiedKFold(FOLDS, shuffle=True, random_state=seed)
     scores = np.zeros(len(y))
+    if groups is None:
+        splits = StratifiedKFold(FOLDS, shuffle=True, random_state=seed).split(x, y)
+    else:
+        smallest = min(len(np.unique(groups[y == c])) for c in (0, 1))
+        folds = StratifiedGroupKFold(min(FOLDS, smallest), shuffle=True, random_state=seed)
+        splits = folds.split(x, y, groups)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for train, test in folds.split(x, y):
+        for train, test in splits:
             model = _classifier().fit(x[train], y[train])
             scores[test] = model.decision_function(x[test])
     return float(((scores > 0) == (y == 1)).mean()), float(roc_auc_score(y, scores))
 
 
-def _balanced(a: np.ndarray, b: np.ndarray, rng: np.random.Generator):
+MIN_GROUPS = 4  # excerpt mode: songs per class, so that 4-fold grouped CV has a song to test
+
+
+def _balanced(a: np.ndarray, b: np.ndarray, rng: np.random.Generator, ga=None, gb=None):
+    """Rows of both sets subsampled to the smaller set's size; (x, y, groups or None)."""
     m = min(len(a), len(b))
-    a = a[rng.choice(len(a), m, replace=False)]
-    b = b[rng.choice(len(b), m, replace=False)]
-    return np.vstack([a, b]), np.r_[np.ones(m), np.zeros(m)]
+    pick_a, pick_b = rng.choice(len(a), m, replace=False), rng.choice(len(b), m, replace=False)
+    x, y = np.vstack([a[pick_a], b[pick_b]]), np.r_[np.ones(m), np.zeros(m)]
+    if ga is None or gb is None:
+        return x, y, None
+    return x, y, np.r_[ga[pick_a], gb[pick_b] + ga.max() + 1]
+
+
+def _group_permuted(y: np.ndarray, groups: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Labels permuted song by song (a song's excerpts keep one label), as the null needs."""
+    labels = {g: y[groups == g][0] for g in np.unique(groups)}
+    shuffled = dict(zip(labels, rng.permutation(list(labels.values())), strict=True))
+    return np.array([shuffled[g] for g in groups])
 
 
 def c2st(
-    a: np.ndarray, b: np.ndarray, repeats: int = 5, permutations: int = 0, seed: int = 0
+    a: np.ndarray,
+    b: np.ndarray,
+    repeats: int = 5,
+    permutations: int = 0,
+    seed: int = 0,
+    groups: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> C2ST:
-    """Held-out accuracy of telling feature rows ``a`` from ``b`` (and a permutation null)."""
+    """Held-out accuracy of telling feature rows ``a`` from ``b`` (and a permutation null).
+
+    ``groups``: the song each row comes from, per set, when rows are excerpts of songs: folds
+    keep a song's excerpts together and the null permutes whole songs."""
     m = min(len(a), len(b))
     if m < MIN_PER_CLASS:
         raise ValueError(f"{m} pieces in the smaller set; the test needs {MIN_PER_CLASS}")
+    ga, gb = groups if groups is not None else (None, None)
+    if ga is not None and gb is not None:
+        songs = min(len(np.unique(ga)), len(np.unique(gb)))
+        if songs < MIN_GROUPS:
+            raise ValueError(f"{songs} songs in the smaller set; the test needs {MIN_GROUPS}")
     rng = np.random.default_rng(seed)
     accs, aucs = [], []
     for r in range(repeats):
-        x, y = _balanced(a, b, rng)
-        acc, auc = _cv_accuracy(x, y, seed + r)
+        x, y, g = _balanced(a, b, rng, ga, gb)
+        acc, auc = _cv_accuracy(x, y, seed + r, g)
         accs.append(acc)
         aucs.append(auc)
     null = None
     if permutations:
         null = []
         for r in range(permutations):
-            x, y = _balanced(a, b, rng)
-            null.append(_cv_accuracy(x, rng.permutation(y), seed + 1_000 + r)[0])
+            x, y, g = _balanced(a, b, rng, ga, gb)
+            permuted = rng.permutation(y) if g is None else _group_permuted(y, g, rng)
+            null.append(_cv_accuracy(x, permuted, seed + 1_000 + r, g)[0])
     return C2ST(float(np.mean(accs)), float(np.std(accs)), float(np.mean(aucs)), m, repeats, null)
 
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from tribute.evaluation import c2st as c2st_mod
 from tribute.evaluation.baselines import interval_shuffled, markov2_samples
+from tribute.evaluation.excerpts import EXCERPT_BARS, excerpts
 from tribute.evaluation.features import feature_matrix
 from tribute.evaluation.judges import (
     MIN_ORIGINALITY,
@@ -125,7 +126,14 @@ def assess(
 
     log("classifier two-sample tests")
     result["c2st"], p2 = _two_sample_tests(
-        feats, sets, thresholds, rng, repeats=repeats, permutations=permutations, seed=seed
+        feats,
+        named,
+        sets,
+        thresholds,
+        rng,
+        repeats=repeats,
+        permutations=permutations,
+        seed=seed,
     )
     log("style acceptance")
     result["acceptance"], p3 = _acceptance(feats, sets, thresholds, seed)
@@ -184,6 +192,7 @@ def _c2st_or_reason(a: np.ndarray, b: np.ndarray, what: str, **kwargs):
 
 def _two_sample_tests(
     feats: dict[str, np.ndarray],
+    named: dict[str, Sequence[Song]],
     sets: Sets,
     thresholds: Thresholds,
     rng: np.random.Generator,
@@ -193,8 +202,20 @@ def _two_sample_tests(
     seed: int,
 ) -> tuple[dict[str, dict], Criterion]:
     """C2ST of generated vs held-out (with its permutation null) and of each baseline vs
-    held-out (without), as JSON, and P2 judged on them."""
-    tests: dict[str, dict] = {}
+    held-out (without), as JSON, and P2 judged on them. With fewer held-out songs than the
+    test needs pieces, every set is cut into bar-aligned excerpts scored song-grouped
+    (:mod:`tribute.evaluation.excerpts`), the real-vs-real null included."""
+    groups: dict[str, np.ndarray] | None = None
+    excerpt_bars = None
+    if len(sets.held_out) < c2st_mod.MIN_PER_CLASS:
+        feats, groups, excerpt_bars = _excerpt_features(named)
+    tests: dict[str, dict] = {
+        "mode": {"excerpts": groups is not None, "excerpt_bars": excerpt_bars}
+    }
+
+    def grouped(*keys: str):
+        return None if groups is None else tuple(groups[k] for k in keys)
+
     main, why = _c2st_or_reason(
         feats["generated"],
         feats["held_out"],
@@ -202,27 +223,58 @@ def _two_sample_tests(
         repeats=repeats,
         permutations=permutations,
         seed=seed,
+        groups=grouped("generated", "held_out"),
     )
     tests["generated"] = main.to_json() if main else {"not computed": why}
-    half = len(sets.held_out) // 2
-    order = rng.permutation(len(sets.held_out))
+    halves = _halves(len(sets.held_out), rng, groups["held_out"] if groups else None)
     pairs = {
-        "real_vs_real": (feats["held_out"][order[:half]], feats["held_out"][order[half:]]),
-        "markov2": (feats["markov2"], feats["held_out"]),
-        "shuffled": (feats["shuffled"], feats["held_out"]),
-        "genre_pieces": (feats["genre_pieces"], feats["held_out"]),
-        "m0": (feats["m0"], feats["held_out"]),
+        "real_vs_real": (
+            feats["held_out"][halves[0]],
+            feats["held_out"][halves[1]],
+            None
+            if groups is None
+            else (groups["held_out"][halves[0]], groups["held_out"][halves[1]]),
+        ),
+        **{
+            key: (feats[key], feats["held_out"], grouped(key, "held_out"))
+            for key in ("markov2", "shuffled", "genre_pieces", "m0")
+        },
     }
     baseline_tests = {}
-    for key, (a, b) in pairs.items():
+    for key, (a, b, g) in pairs.items():
         if key == "m0" and sets.m0 is None:
             tests[key] = {"not computed": "no M0 samples (the model records no base model)"}
             continue
-        test, why_b = _c2st_or_reason(a, b, key, repeats=repeats, seed=seed)
+        test, why_b = _c2st_or_reason(a, b, key, repeats=repeats, seed=seed, groups=g)
         baseline_tests[key] = test
         tests[key] = test.to_json() if test else {"not computed": why_b}
     p2 = p2_style(main, why, baseline_tests.get("markov2"), tests["markov2"], thresholds)
     return tests, p2
+
+
+def _excerpt_features(named) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], int]:
+    """Excerpt features and song groups of every tested set; 8-bar excerpts, or 4 where the
+    held-out songs give too few 8-bar ones for the test."""
+    bars = EXCERPT_BARS
+    if len(excerpts(named["held_out"], bars)[0]) < c2st_mod.MIN_PER_CLASS:
+        bars = EXCERPT_BARS // 2
+    feats, groups = {}, {}
+    for key in ("generated", "held_out", "markov2", "shuffled", "genre_pieces", "m0"):
+        cut, groups[key] = excerpts(named[key], bars)
+        feats[key], _ = feature_matrix(cut)
+    return feats, groups, bars
+
+
+def _halves(n_songs: int, rng: np.random.Generator, groups: np.ndarray | None):
+    """Row indices of two random halves of the held-out songs (whole songs per half)."""
+    order = rng.permutation(n_songs)
+    first, second = set(order[: n_songs // 2].tolist()), set(order[n_songs // 2 :].tolist())
+    if groups is None:
+        return np.array(sorted(first), dtype=np.int64), np.array(sorted(second), dtype=np.int64)
+    return (
+        np.flatnonzero(np.isin(groups, list(first))),
+        np.flatnonzero(np.isin(groups, list(second))),
+    )
 
 
 def _acceptance(

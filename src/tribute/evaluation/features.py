@@ -174,7 +174,9 @@ def _melody_features(p: Piece) -> dict[str, float]:
     gaps = (p.onsets[1:] - (p.onsets[:-1] + p.durations[:-1])) if len(p.onsets) > 1 else ioi
     breaks = (gaps >= p.tpq) | (p.durations[:-1] >= 2 * p.tpq) if len(p.onsets) > 1 else gaps
     f["mel.phrases_per_bar"] = float((np.sum(breaks) + 1) / p.bars)
-    f["mel.rest_share"] = float((gaps > 0).mean()) if len(gaps) else 0.0
+    # A rest is a gap of a sixteenth or more: shorter ones are articulation (and the
+    # tokenizer's duration grid closes them), not silence a listener hears.
+    f["mel.rest_share"] = float((gaps >= p.tpq // 4).mean()) if len(gaps) else 0.0
     f["mel.notes_per_bar"] = float(np.log1p(len(p.pitches) / p.bars))
     f["mel.log_notes"] = float(np.log1p(len(p.pitches)))
     return f

@@ -79,6 +79,9 @@ def piece_metrics(song: Song) -> dict[str, float]:
     for role in ROLES:
         count = sum(len(n["time"]) for r, n in p.tracks if r == role)
         m[f"notes_per_bar[{role}]"] = count / p.bars
+    for track in song.score.tracks:  # per part, by its name (a line-up's parts keep theirs)
+        if track.note_num() and track.name:
+            m[f"notes_per_bar[part:{track.name}]"] = track.note_num() / p.bars
     # Texture.
     overlaps = out_of_range = 0
     for role, notes in p.pitched():

@@ -109,8 +109,18 @@ def _criteria(result: dict) -> list[str]:
 def _c2st(result: dict) -> list[str]:
     """The C2ST table against held-out real songs and the permutation null."""
     lines = ["## Two-sample classifier tests (vs held-out real songs)", ""]
+    mode = result.get("c2st", {}).get("mode", {})
+    if mode.get("excerpts"):
+        lines += [
+            f"Too few held-out songs for whole pieces: every set is cut into "
+            f"{mode['excerpt_bars']}-bar excerpts, folds keep a song's excerpts together and the "
+            "null permutes whole songs (n per class counts excerpts).",
+            "",
+        ]
     lines += _table_head("compared set", "accuracy", "±", "AUC", "n per class")
     for name, test in result.get("c2st", {}).items():
+        if name == "mode":
+            continue
         if "not computed" in test:
             lines.append(f"| {name} | not computed: {test['not computed']} | | | |")
         else:

@@ -21,6 +21,7 @@ import numpy as np
 
 from tribute.corpus.store import Corpus
 from tribute.errors import TributeError
+from tribute.evaluation.alike import alike, line_up_of, role_map
 from tribute.evaluation.criteria import Sets, Thresholds, assess
 from tribute.evaluation.originality import HARD_RUN, REL_FLOOR
 from tribute.evaluation.transfer import find_ablation
@@ -293,7 +294,7 @@ def evaluate(
         min(bars, QUICK_CONTINUATION_BARS if config.quick else 2 * QUICK_MAX_BARS),
         config.seed,
     )
-    figures = _judge(inputs, generated, m0_songs, nll, extracted, config, log)
+    figures = _judge(inputs, generated, m0_songs, nll, extracted, config, bars, log)
     figures.update(
         {
             "model": str(inputs.m2.path),
@@ -380,6 +381,7 @@ def _judge(
     nll: dict,
     extracted: dict,
     config: EvaluateConfig,
+    bars: int,
     log,
 ) -> dict:
     genre_songs = list(inputs.genre.songs())
@@ -387,7 +389,23 @@ def _judge(
     genre_pieces = (held_genre or genre_songs)[: max(config.pieces, 20)]
     ablation = find_ablation(inputs.m2.path)
     thresholds = Thresholds().relaxed() if config.quick else Thresholds()
-    sets = Sets(generated, inputs.train, inputs.held_out, genre_songs, genre_pieces, m0_songs)
+    # Like with like: one role rule for every artist-side piece, real ones cut to the
+    # generated length and to the generated line-up (tribute.evaluation.alike).
+    roles = role_map(inputs.artist.metas)
+    programs = line_up_of(generated)
+    parts = _parts_of(inputs.m2)
+
+    def real(songs: Sequence[Song]) -> list[Song]:  # through the generated-song path
+        return alike(as_generated(songs, inputs.m2.tokenizer, parts), roles, programs, bars)
+
+    sets = Sets(
+        alike(generated, roles),
+        real(inputs.train),
+        real(inputs.held_out),
+        genre_songs,
+        genre_pieces,
+        alike(m0_songs, roles) if m0_songs is not None else None,
+    )
     figures = assess(
         sets,
         thresholds,
@@ -403,3 +421,32 @@ def _judge(
     )
     figures["ablation"] = {"path": str(ablation[0]), **ablation[1]} if ablation else None
     return figures
+
+
+def _parts_of(model):
+    """The line-up the generated pieces were written for (the model's typical one)."""
+    from tribute.composition.lineup import parse_lineup
+
+    return parse_lineup(None, model.programs())
+
+
+def as_generated(songs: Sequence[Song], tokenizer, parts) -> list[Song]:
+    """Real songs through the generated-song path — tokens, decoding, the line-up's parts, a
+    Song as composing makes one: the evaluator's self-test that both sides are described by
+    the same rule (tests/test_evaluate.py)."""
+    from tribute.composition.arrange import arrange
+    from tribute.composition.controls import Controls, Section
+    from tribute.composition.plan import PlannedSection
+    from tribute.composition.sampler import SectionPlan
+    from tribute.music import bar_start_ticks
+    from tribute.originality import song_from_score
+
+    out = []
+    for song in songs:
+        bars = len(bar_start_ticks(song.score))
+        controls = Controls(form=(Section("song", bars),))
+        planned = [PlannedSection(controls.form[0], 0, tuple(parts), SectionPlan(np.ones(1)))]
+        decoded = tokenizer.decode(tokenizer.encode(song.score))
+        arranged = arrange(decoded, parts, planned, controls, 0)
+        out.append(song_from_score(arranged.score, f"{song.meta.id}-through", song.meta.title))
+    return out
