@@ -121,7 +121,7 @@ def _best(profile: np.ndarray, bass: int | None) -> tuple[int, str, float]:
     fits -= _PENALTIES
     if bass is not None:  # on a tie the chord whose root is in the bass wins
         fits += np.array([0.01 if root == bass else 0.0 for root, _, _ in _LABELS])
-    index = int(np.argmax(fits))
+    index = int(np.argmax(np.round(fits, 9)))  # exact ties: the simpler chord (listed first)
     root, suffix, _ = _LABELS[index]
     return root, suffix, float(plain[index])
 
@@ -163,7 +163,11 @@ def detect_chords(
 
 def bar_chords(score: Score, bars: int) -> list[str | None]:
     """The chord symbol of each of the first ``bars`` bars (whole-bar windows, every pitched
-    track), None where no template fits: what a harmony tokenizer writes before each bar."""
+    track), None where no template fits: what a harmony tokenizer writes before each bar.
+
+    Vectorized over bars (the same fit as :func:`_best`): a note adds its overlap to every
+    bar it sounds in — a 200-bar, 3,000-note motet takes milliseconds, not seconds.
+    """
     if bars <= 0:
         return []
     table = _note_table(score, range(len(score.tracks)))
@@ -172,10 +176,58 @@ def bar_chords(score: Score, bars: int) -> list[str | None]:
     last_meter = bar_starts(score)[-1][1]
     while len(starts) <= bars:  # bars past the last note (MidiTok counts to its own end)
         starts.append(starts[-1] + last_meter.bar_ticks(tpq))
-    out: list[str | None] = []
-    for start, end in pairwise(starts[: bars + 1]):
-        root, suffix, fit = _best(*_profile(table, start, end)) if len(table) else (0, "", 0.0)
-        out.append(PITCH_NAMES[root] + suffix if fit >= MIN_FIT else None)
+    edges = np.asarray(starts[: bars + 1], dtype=np.int64)
+    profiles, lowest = _bar_profiles(table, edges)
+    return [
+        PITCH_NAMES[root] + suffix if fit >= MIN_FIT else None
+        for root, suffix, fit in _best_of_rows(profiles, lowest)
+    ]
+
+
+def _bar_profiles(table: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(bars × 12 duration-weighted pitch classes, lowest pitch per bar or 999)."""
+    bars = len(edges) - 1
+    profiles = np.zeros((bars, 12))
+    lowest = np.full(bars, 999, dtype=np.int64)
+    if not len(table) or bars <= 0:
+        return profiles, lowest
+    first = np.clip(np.searchsorted(edges, table[:, 0], side="right") - 1, 0, bars - 1)
+    last = np.clip(np.searchsorted(edges, table[:, 1] - 1, side="right") - 1, 0, bars - 1)
+    spans = np.maximum(last - first + 1, 1)
+    note = np.repeat(np.arange(len(table)), spans)
+    bar = first[note] + np.arange(int(spans.sum())) - np.repeat(np.cumsum(spans) - spans, spans)
+    overlap = np.minimum(table[note, 1], edges[bar + 1]) - np.maximum(table[note, 0], edges[bar])
+    inside = overlap > 0
+    note, bar, overlap = note[inside], bar[inside], overlap[inside]
+    np.add.at(profiles, (bar, table[note, 2] % 12), overlap.astype(float))
+    np.minimum.at(lowest, bar, table[note, 2])
+    return profiles, lowest
+
+
+def _best_of_rows(profiles: np.ndarray, lowest: np.ndarray) -> list[tuple[int, str, float]]:
+    """:func:`_best` of every row at once."""
+    totals = profiles.sum(axis=1)
+    enough = (profiles >= MIN_SHARE * totals[:, None]).sum(axis=1) >= 2
+    vectors = profiles / np.maximum(totals, 1e-12)[:, None]
+    has_bass = lowest < 999
+    bass = np.where(has_bass, lowest % 12, 0)
+    vectors[np.arange(len(vectors)), bass] += np.where(has_bass, BASS_WEIGHT / 12, 0.0)
+    norms = np.maximum(np.linalg.norm(vectors, axis=1), 1e-12)
+    plain = (vectors / norms[:, None]) @ _TEMPLATES.T  # bars × templates
+    roots = np.array([root for root, _, _ in _LABELS])
+    fits = (
+        plain
+        - _PENALTIES
+        + np.where(roots[None, :] == bass[:, None], 0.01, 0.0) * has_bass[:, None]
+    )
+    best = np.round(fits, 9).argmax(axis=1)  # exact ties: the simpler chord (listed first)
+    out = []
+    for row, index in enumerate(best):
+        if totals[row] <= 0 or not enough[row]:
+            out.append((0, "", 0.0))
+            continue
+        root, suffix, _ = _LABELS[int(index)]
+        out.append((root, suffix, float(plain[row, index])))
     return out
 
 
