@@ -175,6 +175,7 @@ def test_primer_that_does_not_parse(model, tmp_path, capsys):
 def test_sampler_cached_logits_equal_a_full_forward(model):
     import torch
 
+    from tribute.composition.sampler import _CACHE_ARGUMENT, _cache_of
     from tribute.modeldir import load_style_model
 
     loaded = load_style_model(model)
@@ -183,11 +184,46 @@ def test_sampler_cached_logits_equal_a_full_forward(model):
     with torch.no_grad():  # local: a global switch would leak into later tests' training
         full = loaded.model(input_ids=ids).logits
         out = loaded.model(input_ids=ids[:, :16], use_cache=True)
-        cache = out.past_key_values
+        cache = _cache_of(out)
         for step in range(16, 24):
             out = loaded.model(
-                input_ids=ids[:, step : step + 1], past_key_values=cache, use_cache=True
+                input_ids=ids[:, step : step + 1], use_cache=True, **{_CACHE_ARGUMENT: cache}
             )
-            cache = out.past_key_values
+            cache = _cache_of(out)
             errors.append(float((out.logits[:, -1] - full[:, step]).abs().max()))
     assert max(errors) < 1e-4
+
+
+def test_the_lean_decoder_matches_the_model_and_samples_the_same_song(model, monkeypatch):
+    """FastDecoder reproduces the model's logits (left padding included), and a seed gives
+    the same tokens on the lean path and on the Hugging Face path."""
+    import torch
+
+    from tribute.composition import Composer
+    from tribute.composition.sampler import BarSampler
+    from tribute.decoder import FastDecoder
+    from tribute.modeldir import load_style_model
+
+    loaded = load_style_model(model)
+    ids = torch.tensor(np.random.default_rng(1).integers(3, 200, size=(3, 30)))
+    mask = torch.ones_like(ids)
+    mask[1, :9] = 0
+    positions = (mask.cumsum(1) - 1).clamp(min=0)
+    with torch.no_grad():
+        full = loaded.model(input_ids=ids, attention_mask=mask, position_ids=positions).logits
+        decoder = FastDecoder(loaded.model, 3, 64)
+        assert torch.allclose(decoder.prefill(ids, mask, positions), full[:, -1], atol=1e-4)
+    composer = Composer.open(
+        loaded, Controls(form=parse_form(None, 3)), ComposeConfig(guard=False), log=_quiet
+    )
+    init = BarSampler.__init__
+    songs = {}
+    for fast in (True, False):
+
+        def patched(self, *args, fast=fast, **kwargs):
+            init(self, *args, **kwargs)
+            self.fast = fast
+
+        monkeypatch.setattr(BarSampler, "__init__", patched)
+        songs[fast] = [c.tokens for c in composer.generate([5, 6])[0]]
+    assert songs[True] == songs[False] and all(songs[True])

@@ -25,6 +25,7 @@ COMMANDS = (
     "render",
     "evaluate",
     "demo",
+    "studio",
 )
 
 

@@ -1,15 +1,16 @@
 """KV-cached, batched, controlled sampling of whole bars.
 
-A hand-written loop over the Hugging Face model's forward with a ``DynamicCache``: at the
-model sizes tribute runs on a CPU, per-step overhead rather than arithmetic dominates, and
-``generate()`` spends much of each step on generality (docs/dependencies.md: 208 vs 525
-tokens/s at batch 1 for a 5 M-parameter Llama on 2 cores). Rows of a batch are left-padded
-with their own position ids, and each row draws from its own seeded generator, so a song
-depends on its seed only.
+The forward runs on :class:`tribute.decoder.FastDecoder` (the same weights, a lean step over a
+static cache) where the model is a plain Llama, else on the Hugging Face forward with its
+cache. Rows of a batch are left-padded with their own position ids, each row draws from its own
+seeded generator (a song depends on its seed only), and a row that has written its bars leaves
+the batch.
 
-Controls are a boolean mask over the vocabulary (:mod:`tribute.composition.vocab`); on top of it a
-section must open with a bar, a bar that runs past ``max_tokens_per_bar`` is closed, and a row
-stops exactly when it would start bar ``bars + 1``.
+Controls are a boolean mask over the vocabulary (:mod:`tribute.composition.vocab`, one
+:class:`SectionPlan` per call); on top of it, per row and step: the grammar state, a section
+opening with a bar, a bar that runs past ``max_tokens_per_bar`` closed, positions rising inside
+the bar, the song's time signature kept, each part's pitch range, and the planned chord opening
+each bar. A row stops exactly when it would open bar ``bars + 1``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from tribute.composition.vocab import NO_PROGRAM
+from tribute.composition.vocab import NO_PROGRAM, TokenTable
+from tribute.decoder import FastDecoder, supports
 from tribute.model import inference_threads
 
 
@@ -60,13 +62,65 @@ class _Row:
     done: bool = False
 
 
+class _HFEngine:
+    """The Hugging Face forward with its own cache (models FastDecoder does not reproduce)."""
+
+    def __init__(self, model) -> None:
+        self.model = model
+        self.cache = None
+        self.mask: torch.Tensor | None = None
+
+    def prefill(self, ids, mask, positions) -> torch.Tensor:
+        out = self.model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True)
+        self.cache, self.mask = _cache_of(out), mask
+        return out.logits[:, -1]
+
+    def step(self, ids, positions) -> torch.Tensor:
+        assert self.mask is not None
+        self.mask = torch.cat([self.mask, torch.ones_like(self.mask[:, :1])], dim=1)
+        out = self.model(
+            input_ids=ids[:, None],
+            attention_mask=self.mask,
+            position_ids=positions[:, None],
+            use_cache=True,
+            **{_CACHE_ARGUMENT: self.cache},
+        )
+        self.cache = _cache_of(out)
+        return out.logits[:, -1]
+
+    def select(self, rows) -> None:
+        assert self.cache is not None and self.mask is not None
+        self.cache.batch_select_indices(rows)
+        self.mask = self.mask[rows]
+
+
+def _cache_argument() -> str:
+    """transformers 5.2x calls the cache argument ``cache`` (``past_key_values`` before)."""
+    import inspect
+
+    from transformers import LlamaForCausalLM
+
+    return (
+        "cache"
+        if "cache" in inspect.signature(LlamaForCausalLM.forward).parameters
+        else ("past_key_values")
+    )
+
+
+_CACHE_ARGUMENT = _cache_argument()
+
+
+def _cache_of(output):
+    return getattr(output, "cache", None) or output.past_key_values
+
+
 class BarSampler:
     """Generates a given number of bars for each of several contexts at once."""
 
     def __init__(
         self,
         model,
-        table,
+        table: TokenTable,
         pad_id: int,
         bos_id: int,
         max_context: int,
@@ -74,29 +128,20 @@ class BarSampler:
     ) -> None:
         self.model = model
         self.device = next(model.parameters()).device
-        self.last_program = table.last_program
-        self.bar_start_np = table.bar_start
-        self.last_position = table.last_position
-        self.beats_after = table.beats_after
-        self.meter_after_np = table.meter_after
-        as_tensor = lambda a: torch.as_tensor(a, device=self.device)  # noqa: E731
-        self.first_position = as_tensor(table.first_position)
-        self.top_position = as_tensor(table.top_position)
-        self.ppb = table.positions_per_beat
-        # An id that opens a bar starts counting positions afresh, in its own TimeSig if any.
-        self.resets = as_tensor(table.bar_start)
-        self.rising = as_tensor(table.rising)
-        self.meter_after = as_tensor(table.meter_after)
-        self.own_limit = as_tensor(
-            np.where(table.beats_after > 0, table.beats_after * table.positions_per_beat, 0)
-        )
-        self.opener_np = table.opener  # what opens a bar: its chord id, else its Bar id
-        self.opener = torch.as_tensor(table.opener, device=self.device)
-        self.chord_ids = table.chord_ids
-        self.state_after = table.state_after
-        self.state_masks = torch.as_tensor(table.state_masks, device=self.device)
+        self.table = table
+        tensor = lambda a: torch.as_tensor(a, device=self.device)  # noqa: E731
+        self.opener = tensor(table.opener)  # what opens a bar: its chord id, else its Bar id
+        self.state_masks = tensor(table.state_masks)
         # States in which a bar may begin (a note in progress must be finished first).
         self.bar_ok = (self.state_masks & self.opener).any(dim=1)
+        self.first_position = tensor(table.first_position)
+        self.top_position = tensor(table.top_position)
+        self.resets = tensor(table.bar_start)  # an id that opens a bar counts positions afresh
+        self.rising = tensor(table.rising)
+        self.meter_after = tensor(table.meter_after)
+        self.own_limit = tensor(
+            np.where(table.beats_after > 0, table.beats_after * table.positions_per_beat, 0)
+        )
         self.pad_id = pad_id
         self.bos_id = bos_id
         self.settings = settings
@@ -105,6 +150,7 @@ class BarSampler:
         # Called with (bars done by the slowest row, bars asked) after every bar a row opens;
         # it may raise to stop sampling (a cancelled job).
         self.on_bar: Callable[[int, int], None] | None = None
+        self.fast = supports(model) and self.device.type == "cpu"
 
     def bars(
         self,
@@ -116,10 +162,9 @@ class BarSampler:
     ) -> list[list[int]]:
         """``bars`` new bars after each context, under ``plan``; returns only the new tokens of
         each row."""
-        with inference_threads(self.model):
+        with inference_threads(self.model), torch.inference_mode():
             return self._bars(contexts, prefix_lens, bars, generators, plan)
 
-    @torch.inference_mode()
     def _bars(self, contexts, prefix_lens, bars, generators, plan: SectionPlan) -> list[list[int]]:
         every = []
         for context, prefix_len in zip(contexts, prefix_lens, strict=True):
@@ -127,109 +172,117 @@ class BarSampler:
             every.append(
                 _Row(list(context), prefix_len, [], list(plan.chords), beats=beats, meter=meter)
             )
-        allowed = torch.as_tensor(plan.allowed, device=self.device)
-        leading = {p: torch.as_tensor(m, device=self.device) for p, m in plan.leading.items()}
-        bias = None if plan.bias is None else torch.as_tensor(plan.bias, device=self.device)
+        masks = _PlanTensors.of(plan, self.device)
         rows, gens = list(every), list(generators)  # the rows still being sampled
-        logits, cache, mask, positions = self._prefill(rows)
+        engine, logits, positions = self._prefill(rows)
         while True:
-            states = torch.tensor([r.state for r in rows], device=self.device)
-            force_bar = (
-                torch.tensor(
-                    [r.bars == 0 or r.since_bar >= self.settings.max_tokens_per_bar for r in rows],
-                    device=self.device,
-                )
-                & self.bar_ok[states]
+            allowed = self._step_mask(rows, masks)
+            chosen = self._choose(
+                logits if masks.bias is None else logits + masks.bias, allowed, gens
             )
-            grammatical = allowed & self.state_masks[states]
-            step_allowed = torch.where(force_bar[:, None], grammatical & self.opener, grammatical)
-            for i, row in enumerate(rows):
-                if row.program in leading:  # a note's pitch stays in its part's range
-                    step_allowed[i] &= leading[row.program]
-                step_allowed[i] &= self._in_bar(row)
-            self._force_chords(rows, step_allowed)
-            chosen = self._choose(logits if bias is None else logits + bias, step_allowed, gens)
             for row, token in zip(rows, chosen, strict=True):
-                if self.state_after[token] >= 0:
-                    row.state = int(self.state_after[token])
-                if self.last_program[token] != NO_PROGRAM:
-                    row.program = int(self.last_program[token])
-                if self.bar_start_np[token]:
-                    row.position = -1
-                if self.beats_after[token]:
-                    row.beats = int(self.beats_after[token])
-                    row.meter = int(self.meter_after_np[token])
-                if self.last_position[token] >= 0:
-                    row.position = int(self.last_position[token])
-                if self.opener_np[token]:
-                    if row.bars == bars:
-                        row.done = True
-                        continue
-                    row.bars += 1
-                    row.since_bar = 0
-                    if self.on_bar is not None:
-                        self.on_bar(min(r.bars for r in rows), bars)
-                else:
-                    row.since_bar += 1
-                row.new.append(token)
+                self._advance(row, token, bars, rows)
             live = [i for i, row in enumerate(rows) if not row.done]
             if not live:
                 return [r.new for r in every]
             if len(live) < len(rows):  # finished rows leave the batch: no more steps for them
                 keep = torch.tensor(live, device=self.device)
-                cache.batch_select_indices(keep)
-                logits, mask, positions = logits[keep], mask[keep], positions[keep]
+                engine.select(keep)
+                positions = positions[keep]
                 rows, gens = [rows[i] for i in live], [gens[i] for i in live]
                 chosen = [chosen[i] for i in live]
             if any(r.cached + 1 >= self.max_context for r in rows):
-                logits, cache, mask, positions = self._prefill(rows, slide=True)
+                engine, logits, positions = self._prefill(rows, slide=True)
                 continue
             for row in rows:
                 row.cached += 1
-            step = torch.tensor(chosen, device=self.device)[:, None]
-            mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)
             positions = positions + 1
-            out = self.model(
-                input_ids=step,
-                attention_mask=mask,
-                position_ids=positions[:, None],
-                past_key_values=cache,
-                use_cache=True,
-            )
+            logits = engine.step(torch.tensor(chosen, device=self.device), positions)
             self.forward_tokens += len(rows)
-            logits, cache = out.logits[:, -1], out.past_key_values
 
-    def _meter_of(self, context: list[int]) -> tuple[int, int]:
-        """(beats, meter) of the last time signature in a context ((4, 0): none yet)."""
-        for token in reversed(context):
-            if 0 <= token < len(self.beats_after) and self.beats_after[token]:
-                return int(self.beats_after[token]), int(self.meter_after_np[token])
-        return 4, 0
+    # ---------------------------------------------------------------------------------------
 
-    def _in_bar(self, row: _Row) -> torch.Tensor:
-        """Ids whose positions rise from the row's and stay inside its bar."""
-        limit = torch.where(self.own_limit > 0, self.own_limit, row.beats * self.ppb)
-        after = self.resets | (self.first_position < 0) | (self.first_position > row.position)
-        ok = self.rising & after & (self.top_position < limit)
-        if row.meter:  # a song keeps its time signature
-            ok &= (self.meter_after == 0) | (self.meter_after == row.meter)
-        return ok
+    def _step_mask(self, rows: list[_Row], plan: _PlanTensors) -> torch.Tensor:
+        """[rows, V]: what each row may write next."""
+        states = torch.tensor([r.state for r in rows], device=self.device)
+        force_bar = (
+            torch.tensor(
+                [r.bars == 0 or r.since_bar >= self.settings.max_tokens_per_bar for r in rows],
+                device=self.device,
+            )
+            & self.bar_ok[states]
+        )
+        grammatical = plan.allowed & self.state_masks[states]
+        allowed = torch.where(force_bar[:, None], grammatical & self.opener, grammatical)
+        allowed &= plan.leading_of([r.program for r in rows])
+        allowed &= self._in_bar(rows)
+        self._force_chords(rows, allowed)
+        return allowed
+
+    def _in_bar(self, rows: list[_Row]) -> torch.Tensor:
+        """[rows, V]: ids whose positions rise from the row's, stay inside its bar, and keep
+        the song's time signature."""
+        position = torch.tensor([r.position for r in rows], device=self.device)[:, None]
+        beats = torch.tensor([r.beats for r in rows], device=self.device)[:, None]
+        meter = torch.tensor([r.meter for r in rows], device=self.device)[:, None]
+        limit = torch.where(
+            self.own_limit > 0, self.own_limit, beats * self.table.positions_per_beat
+        )
+        after = self.resets | (self.first_position < 0) | (self.first_position > position)
+        same_meter = (meter == 0) | (self.meter_after == 0) | (self.meter_after == meter)
+        return self.rising & after & (self.top_position < limit) & same_meter
 
     def _force_chords(self, rows: list[_Row], allowed: torch.Tensor) -> None:
         """A row whose next bar has a planned chord may open it with that chord only."""
-        if not len(self.chord_ids):
+        chords = self.table.chord_ids
+        if not len(chords):
             return
-        first, last = self.chord_ids.start, self.chord_ids.stop
         for i, row in enumerate(rows):
             planned = row.chords[row.bars] if row.bars < len(row.chords) else None
             if planned is not None:
                 keep = bool(allowed[i, planned])
-                allowed[i, first:last] = False
+                allowed[i, chords.start : chords.stop] = False
                 allowed[i, planned] = keep
 
+    def _advance(self, row: _Row, token: int, bars: int, rows: list[_Row]) -> None:
+        """Update a row's state after it chose ``token`` (a bar-opener past its last bar ends
+        the row instead)."""
+        table = self.table
+        if table.state_after[token] >= 0:
+            row.state = int(table.state_after[token])
+        if table.last_program[token] != NO_PROGRAM:
+            row.program = int(table.last_program[token])
+        if table.bar_start[token]:
+            row.position = -1
+        if table.beats_after[token]:
+            row.beats, row.meter = int(table.beats_after[token]), int(table.meter_after[token])
+        if table.last_position[token] >= 0:
+            row.position = int(table.last_position[token])
+        if table.opener[token]:
+            if row.bars == bars:
+                row.done = True
+                return
+            row.bars += 1
+            row.since_bar = 0
+            if self.on_bar is not None:
+                self.on_bar(min(r.bars for r in rows), bars)
+        else:
+            row.since_bar += 1
+        row.new.append(token)
+
+    def _meter_of(self, context: list[int]) -> tuple[int, int]:
+        """(beats, meter) of the last time signature in a context ((4, 0): none yet)."""
+        beats_after = self.table.beats_after
+        for token in reversed(context):
+            if 0 <= token < len(beats_after) and beats_after[token]:
+                return int(beats_after[token]), int(self.table.meter_after[token])
+        return 4, 0
+
+    # ---------------------------------------------------------------------------------------
+
     def _prefill(self, rows: list[_Row], slide: bool = False):
-        """Run every row's context (sliding it to fit the model when needed) through the
-        model, left-padded; returns last logits, cache, attention mask and last positions."""
+        """Every row's context (slid to fit the model when needed) through the model,
+        left-padded; returns the engine, the last logits and each row's last position."""
         keep = self.max_context // 2 if slide else self.max_context - 1
         sequences = [self._fit(r.tokens + r.new, r.prefix_len, keep) for r in rows]
         for row, seq in zip(rows, sequences, strict=True):
@@ -241,9 +294,14 @@ class BarSampler:
             ids[i, width - len(seq) :] = torch.tensor(seq, device=self.device)
             mask[i, width - len(seq) :] = 1
         positions = (mask.cumsum(dim=1) - 1).clamp(min=0)
-        out = self.model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True)
+        engine = (
+            FastDecoder(self.model, len(rows), self.max_context)
+            if self.fast
+            else _HFEngine(self.model)
+        )
+        logits = engine.prefill(ids, mask, positions)
         self.forward_tokens += int(mask.sum())
-        return out.logits[:, -1], out.past_key_values, mask, positions[:, -1]
+        return engine, logits, positions[:, -1]
 
     def _fit(self, tokens: list[int], prefix_len: int, keep: int) -> list[int]:
         """``tokens`` if short enough, else the style tokens plus the longest tail that starts
@@ -254,7 +312,7 @@ class BarSampler:
         prefix, history = tokens[:prefix_len], tokens[prefix_len:]
         prefix = [t for t in prefix if t != self.bos_id]
         room = keep - len(prefix)
-        starts = np.flatnonzero(self.opener_np[np.asarray(history, dtype=np.int64)])
+        starts = np.flatnonzero(self.table.opener[np.asarray(history, dtype=np.int64)])
         fitting = starts[len(history) - starts <= room]
         begin = int(fitting[0]) if len(fitting) else len(history) - room
         return prefix + history[begin:]
@@ -278,3 +336,31 @@ class BarSampler:
                 row = self.opener.float().cpu()
             chosen.append(int(torch.multinomial(row, 1, generator=generator)))
         return chosen
+
+
+@dataclass
+class _PlanTensors:
+    """A SectionPlan as tensors: the allowed ids, range masks stacked by program, the bias."""
+
+    allowed: torch.Tensor
+    programs: dict[int, int]  # program → row of ``leading``
+    leading: torch.Tensor  # [programs + 1, V]; the last row allows everything
+    bias: torch.Tensor | None
+
+    @classmethod
+    def of(cls, plan: SectionPlan, device) -> _PlanTensors:
+        size = len(plan.allowed)
+        stacked = [torch.as_tensor(plan.leading[p], device=device) for p in plan.leading]
+        stacked.append(torch.ones(size, dtype=torch.bool, device=device))
+        bias = None if plan.bias is None else torch.as_tensor(plan.bias, device=device)
+        return cls(
+            torch.as_tensor(plan.allowed, device=device),
+            {p: i for i, p in enumerate(plan.leading)},
+            torch.stack(stacked),
+            bias,
+        )
+
+    def leading_of(self, programs: list[int]) -> torch.Tensor:
+        """[rows, V]: each row's range mask for the program its next pitch belongs to."""
+        free = len(self.programs)
+        return self.leading[[self.programs.get(p, free) for p in programs]]

@@ -209,7 +209,7 @@ class Jobs:
             raise NotFound(f"no job {text!r}")
         return job
 
-    def list(self) -> list[Job]:
+    def all(self) -> list[Job]:
         with self._lock:
             return sorted(self._jobs.values(), key=lambda j: -j.created)
 

@@ -16,7 +16,7 @@ import json
 import re
 import time
 import zipfile
-from collections.abc import Iterable
+from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -81,10 +81,10 @@ def _is_mxl(data: bytes) -> bool:
         return False
 
 
-def read_bounded(chunks: Iterable[bytes], limit: int = MAX_UPLOAD_BYTES) -> bytes:
-    """The whole body, refused with :class:`TooLarge` once it passes ``limit``."""
+async def read_bounded(chunks: AsyncIterator[bytes], limit: int = MAX_UPLOAD_BYTES) -> bytes:
+    """The whole body, refused with :class:`TooLarge` as soon as it passes ``limit``."""
     buffer = bytearray()
-    for chunk in chunks:
+    async for chunk in chunks:
         buffer += chunk
         if len(buffer) > limit:
             raise TooLarge(f"the upload is over the limit of {limit / 1e6:.0f} MB")
