@@ -92,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 1
+    from tribute.quiet import quiet_dependencies
+
+    quiet_dependencies()
     try:
         return int(args.func(args) or 0)
     except TributeError as exc:
@@ -100,6 +103,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"tribute {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `tribute corpus info X | head`: the reader left, nothing to say
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # Python's own flush at exit must not fail again
+        return 0
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import zipfile
 from pathlib import Path
 
 from tribute.paths import atomic_write_text
+from tribute.studio.compare import findings
 from tribute.studio.errors import Conflict, NotFound
 from tribute.studio.ids import inside, job_id, song_id
 
@@ -103,10 +104,14 @@ class Songs:
         return {
             "id": entry["id"],
             "job": index.get("job"),
+            "kind": index.get("kind"),
+            "audio": bool(entry.get("audio")),
+            "rendered": bool(entry.get("rendered")),
             "model": index.get("model"),
             "request": index.get("request"),
             "created": index.get("created"),
             "record": record,
+            "findings": findings(record.get("originality")),
             "rendering": entry.get("rendering", {}),
             "files": {k: f"{base}/files/{k}" for k in files if k in KINDS},
             "stems": [

@@ -228,7 +228,8 @@ def _save_pretrained(model, folder: Path, state_dict: dict) -> None:
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
-    model.save_pretrained(folder, state_dict=state_dict, safe_serialization=True)
+    extra = {"save_embedding_layers": True} if hasattr(model, "peft_config") else {}
+    model.save_pretrained(folder, state_dict=state_dict, safe_serialization=True, **extra)
 
 
 def _tmp_dir(folder: Path) -> Path:

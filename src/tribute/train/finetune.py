@@ -38,6 +38,7 @@ from tribute.modeldir import (
     write_record,
 )
 from tribute.paths import atomic_write_text
+from tribute.quiet import quiet_dependencies
 from tribute.tokens import TOKENIZER_DIR, MusicTokenizer, style_name
 from tribute.train.data import DataConfig, TokenData, TokenMixture, load_split
 from tribute.train.loop import TrainConfig, TrainResult, train
@@ -99,6 +100,7 @@ def finetune(
     log=print,
 ) -> TrainResult:
     """Fine-tune the model in ``base`` on ``artist_corpus``; see the module docstring."""
+    quiet_dependencies()
     base, out_dir = Path(base), Path(out_dir)
     corpus = _artist_corpus(artist_corpus)
     if config.rehearsal and genre_corpus is None:

@@ -29,6 +29,7 @@ from tribute.corpus.store import Corpus
 from tribute.errors import TributeError
 from tribute.model import build_model, preset
 from tribute.paths import atomic_write_text
+from tribute.quiet import quiet_dependencies
 from tribute.tokens import TOKENIZER_DIR, MusicTokenizer, TokenizerConfig
 from tribute.train.data import DataConfig, TokenData, load_split
 from tribute.train.loop import RECORD_FILE, TRAIN_CONFIG_FILE, TrainConfig, TrainResult, train
@@ -93,6 +94,7 @@ def pretrain(
     """
     from accelerate import PartialState
 
+    quiet_dependencies()
     state = PartialState(cpu=not torch.cuda.is_available())
     out_dir = Path(out_dir)
     corpus = _open_corpus(corpus_path)

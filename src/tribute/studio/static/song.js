@@ -151,12 +151,12 @@ function actions(view, info, go) {
     } catch (error) { message.textContent = error.message; }
   };
   return h("div", { class: "actions" },
-    view.job_kind !== "edit" ? h("a", { class: "button", href: `#/?from=${view.id}` }, "Compose again with these settings") : null,
+    view.kind !== "edit" ? h("a", { class: "button", href: `#/?from=${view.id}` }, "Compose again with these settings") : null,
     h("button", { type: "button", onclick: () => again(true) }, "New seed"),
     message,
     info.options.edit
       ? h("details", { class: "edit-box" }, h("summary", {}, "Regenerate bars or a part"), editForm(view, go))
-      : h("!--", {}));
+      : null);
 }
 
 function section(title, ...body) {
@@ -165,7 +165,6 @@ function section(title, ...body) {
 
 export async function songPage(main, id, info, go) {
   const view = await api(`/api/songs/${id}`);
-  view.rendered = view.files.musicxml || view.svg.length;
   const record = view.record;
   const mix = h("audio", { id: "mix", controls: true, preload: "metadata", src: view.files.wav || null });
   const rollHolder = h("div", { class: "roll", id: "roll" });
@@ -174,7 +173,7 @@ export async function songPage(main, id, info, go) {
   const mixer = new StemMixer(view.stems, (t) => roll && roll.setTime(t));
   mix.addEventListener("timeupdate", () => roll && roll.setTime(mix.currentTime));
   mix.addEventListener("play", () => { if (mixer.playing) mixer.stop(false); });
-  const pending = view.rendering && !view.rendered ? h("p", { class: "muted", id: "engraving" }, "The score is being engraved; this page refreshes when it is ready.") : null;
+  const pending = !view.rendered ? h("p", { class: "muted", id: "engraving" }, "The score is being engraved; this page refreshes when it is ready.") : null;
   main.replaceChildren(
     h("div", { class: "song-head" },
       h("h2", {}, record.song, " ", verdictBadge(record.verdict)),
@@ -198,8 +197,11 @@ export async function songPage(main, id, info, go) {
       onSeek: (t) => { if (mixer.playing) mixer.seek(t); else { mix.currentTime = t; } } });
   }
   if (pending && view.job) {
-    follow(view.job, (event) => {
-      if (event.event === "score" || (event.event === "done" && event.job.status !== "running")) {
+    const source = follow(view.job, (event) => {
+      const over = event.event === "snapshot" && ["done", "failed", "cancelled", "interrupted"].includes(event.job.status);
+      if (over) { source.close(); pending.textContent = "The score was not engraved (see the warnings)."; return; }
+      if (event.event === "score" || event.event === "end") {
+        source.close();
         if (location.hash === `#/song/${id}`) songPage(main, id, info, go).catch((e) => showAlert(e.message));
       }
     });
