@@ -79,6 +79,14 @@ class RunRecord:
         return found
 
 
+def model_path(model: str | Path) -> Path:
+    """A model folder from what a user typed: a path, or ``builtin:NAME`` for a shipped one."""
+    from tribute.builtin import PREFIX, path_of
+
+    text = str(model)
+    return path_of(text[len(PREFIX) :]) if text.startswith(PREFIX) else Path(model)
+
+
 def read_record(path: str | Path) -> RunRecord:
     """The record of a model folder (an empty record if it has none)."""
     record_path = Path(path) / RECORD_FILE
@@ -182,7 +190,7 @@ def load_style_model(path: str | Path, device: str | None = None) -> StyleModel:
     """The model and tokenizer in ``path``, ready to sample (eval mode, adapters merged)."""
     from tribute.model import grow_vocab, load_model
 
-    path = Path(path)
+    path = model_path(path)
     if not path.is_dir():
         raise TributeError(f"model folder {path} does not exist")
     tokenizer = MusicTokenizer.load(path)
@@ -233,7 +241,7 @@ def resolve_style(
 
 def model_info(path: str | Path) -> tuple[str, RunRecord]:
     """A readable summary of a model folder, and its training record."""
-    path = Path(path)
+    path = model_path(path)
     record = read_record(path)
     if (
         not (path / RECORD_FILE).is_file()

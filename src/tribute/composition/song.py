@@ -457,15 +457,24 @@ def _checker(style_model: StyleModel, against, log):
 
     corpora = list(against) if against else style_model.training_corpora()
     missing = [c for c in corpora if not (Path(c) / "corpus.json").is_file()]
-    if not corpora or missing:
+    if against and missing:
+        raise TributeError(f"--against: {', '.join(missing)} is not a corpus")
+    found = [c for c in corpora if c not in missing]
+    if not found:
         what = (
-            f"its training corpora are missing ({', '.join(missing)})"
+            f"its training corpora are not on this machine ({', '.join(missing)})"
             if missing
             else "the model records no training corpus"
         )
         raise TributeError(
             f"cannot run the originality guard: {what}; pass --against CORPUS or --no-guard"
         )
+    if missing:  # e.g. a built-in base model's genre corpus, built on another machine
+        log(
+            f"originality guard: {', '.join(missing)} is not on this machine; checking against "
+            f"the rest (add it with --against CORPUS)"
+        )
+    corpora = found
     log(f"originality guard: checking every candidate against {', '.join(corpora)}")
     return Checker.open(corpora)
 

@@ -89,11 +89,14 @@ def read(path: Path, data: bytes) -> list[RawPiece]:
 # MIDI
 
 _NOT_MIDI_MAGIC = {
-    b"RIFF": "audio (RIFF WAVE)",
-    b"ID3": "audio (MP3)",
-    b"\xff\xfb": "audio (MP3)",
-    b"fLaC": "audio (FLAC)",
-    b"OggS": "audio (Ogg)",
+    b"\x30\x26\xb2\x75\x8e\x66\xcf\x11": "audio (WMA/ASF), not a score",  # ASF header GUID
+    b"RIFF": "audio (RIFF WAVE), not a score",
+    b"ID3": "audio (MP3), not a score",
+    b"\xff\xfb": "audio (MP3), not a score",  # MPEG-1 layer III frame sync, no ID3 tag
+    b"\xff\xf3": "audio (MP3), not a score",  # MPEG-2 layer III
+    b"fLaC": "audio (FLAC), not a score",
+    b"OggS": "audio (Ogg), not a score",
+    b"FORM": "audio (AIFF) or another IFF file, not a score",
     b"PK\x03\x04": "a zip archive",
     b"%PDF": "a PDF document",
     b"\x89PNG": "an image (PNG)",
@@ -112,7 +115,9 @@ def unwrap_midi(data: bytes) -> bytes:
         return data
     for magic, what in _NOT_MIDI_MAGIC.items():
         if data.startswith(magic):
-            raise SkipFile(f"not a MIDI file: looks like {what}")
+            raise SkipFile(f"not a MIDI file: {what}")
+    if data[4:8] == b"ftyp":  # ISO media: .m4a, .mp4
+        raise SkipFile("not a MIDI file: audio or video (MP4/M4A), not a score")
     # Some files carry junk (e.g. a MacBinary header) before the MIDI header.
     start = data.find(b"MThd", 0, 256)
     if start > 0:
@@ -128,16 +133,48 @@ def _looks_like_text(head: bytes) -> bool:
 
 
 def read_midi(data: bytes) -> RawPiece:
-    midi = unwrap_midi(data)
+    """One MIDI file: symusic's strict fast path first; gzip-compressed files and files it
+    refuses go through :mod:`tribute.corpus.midifix`, and the piece records what was repaired."""
+    warnings: list[str] = []
+    if data.startswith(b"\x1f\x8b"):  # gzip magic: some scrapes store .mid.gz as .mid
+        from tribute.corpus.midifix import gunzip
+
+        data, warnings = gunzip(data)
+        try:
+            midi = unwrap_midi(data)
+        except SkipFile as exc:
+            raise SkipFile(f"gzip-compressed, and inside: {exc}") from None
+    else:
+        midi = unwrap_midi(data)
     try:
         score = Score.from_midi(midi)
     except Exception as exc:  # symusic raises RuntimeError with a MiniMidi message
-        raise SkipFile(f"unreadable MIDI: {_one_line(exc)}") from None
+        score = _repaired_midi(midi, f"unreadable MIDI: {_one_line(exc)}", warnings)
     key = None
     if score.key_signatures:
         key = key_name(score.key_signatures[0].key, score.key_signatures[0].tonality)
     # symusic drops the conductor track's name, so MIDI titles come from file names.
-    return RawPiece(score=score, format="midi", key=key)
+    return RawPiece(score=score, format="midi", key=key, warnings=warnings)
+
+
+def _repaired_midi(midi: bytes, reason: str, warnings: list[str]) -> Score:
+    """The score of a MIDI file that the fast path refused, rebuilt by the tolerant repair;
+    ``warnings`` gains what was repaired. Skips with ``reason`` when nothing sensible reads."""
+    from tribute.corpus.midifix import repair_midi
+
+    try:
+        fixed, repairs = repair_midi(midi)
+        score = Score.from_midi(fixed)
+    except SkipFile as exc:
+        raise SkipFile(f"{reason} (repair: {exc})") from None
+    except Exception as exc:
+        raise SkipFile(f"{reason} (repair failed: {_one_line(exc)})") from None
+    if not repairs:  # nothing named was wrong, yet the strict parser refused the original
+        repairs = [f"repaired: rebuilt event by event ({reason})"]
+    if not score.note_num():
+        raise SkipFile(f"{reason} (repaired, but no notes left: {'; '.join(repairs)})")
+    warnings.extend(repairs)
+    return score
 
 
 def _one_line(exc: BaseException) -> str:

@@ -25,6 +25,7 @@ from tribute.evaluation.alike import alike, line_up_of, role_map
 from tribute.evaluation.criteria import Sets, Thresholds, assess
 from tribute.evaluation.originality import HARD_RUN, REL_FLOOR
 from tribute.evaluation.transfer import find_ablation
+from tribute.modeldir import model_path
 from tribute.music import Meter, Song
 
 QUICK_PIECES = 32
@@ -257,7 +258,7 @@ def evaluate(
 
     config = config or EvaluateConfig()
     started = time.perf_counter()
-    inputs = _open_inputs(Path(model), artist, genre)
+    inputs = _open_inputs(model_path(model), artist, genre)
     m2_style = artist_style(inputs.m2, inputs.artist, config.style, inputs.genre)
     bars = config.bars or median_bars(inputs.held_out or inputs.train)
     bars = min(QUICK_MAX_BARS, bars) if config.quick and not config.bars else bars

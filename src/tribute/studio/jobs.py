@@ -108,7 +108,7 @@ class JobContext:
         elif event.get("event") == "bar":
             done.update(bars_done=self._offset + event["bars_done"])
             done.update(tokens_per_s=event["tokens_per_s"])
-        self._jobs._update(self.job, progress=done, event=event, urgent=False)
+        self._jobs._update(self.job, progress=done, event={**event, "progress": done}, urgent=False)
 
     def log(self, *parts: Any, **_: Any) -> None:
         """A ``print``-like log for the library's ``log=`` arguments."""

@@ -26,6 +26,7 @@ from typing import Any
 from tribute.errors import TributeError
 from tribute.studio.catalog import Catalog, ModelEntry
 from tribute.studio.checkrun import ERROR_PREFIX, STAGE_PREFIX
+from tribute.studio.compare import findings
 from tribute.studio.forms import (
     CheckRequest,
     ComposeRequest,
@@ -199,6 +200,8 @@ class Runner:
         if error:
             raise TributeError(error)
         result = json.loads((out / "reports.json").read_text(encoding="utf-8"))
+        for piece in result["pieces"]:
+            piece["findings"] = findings(piece["report"])
         ctx.set(result={**result, "upload": upload.to_json()})
 
     @staticmethod

@@ -34,6 +34,7 @@ from tribute.modeldir import (
     StyleModel,
     is_adapter,
     load_style_model,
+    model_path,
     read_record,
     write_record,
 )
@@ -101,7 +102,7 @@ def finetune(
 ) -> TrainResult:
     """Fine-tune the model in ``base`` on ``artist_corpus``; see the module docstring."""
     quiet_dependencies()
-    base, out_dir = Path(base), Path(out_dir)
+    base, out_dir = model_path(base), Path(out_dir)
     corpus = _artist_corpus(artist_corpus)
     if config.rehearsal and genre_corpus is None:
         raise TributeError("--rehearsal needs --genre-corpus (the genre data to mix in)")
