@@ -52,7 +52,7 @@ def make_bad_folder(src: Path) -> dict[str, str]:
     put("text.mid", b"this is a text file, not music\n" * 4, "looks like text")
     put("audio.mid", b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(64), "audio (RIFF WAVE)")
     put("song.mp3.mid", b"ID3\x03\x00" + bytes(200), "audio (MP3)")
-    put("truncated.mid", good[:60], "unreadable MIDI")
+    put("truncated.mid", good[:60], "only 2 notes (fewer than 8) after repair")  # 2 notes left
     put("notes_none.mid", Score(480).dumps_midi(), "no notes")
     put("corrupt.mxl", b"PK\x03\x04 not really a zip", "corrupt .mxl")
     bomb = io.BytesIO()

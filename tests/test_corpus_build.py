@@ -209,36 +209,6 @@ def test_music21_preset_subcorpus(tmp_path):
     assert all(m.tracks[m.lead_track].role == "lead" for m in corpus.metas)
 
 
-def test_similar_pairs_matches_all_pairs_jaccard():
-    import numpy as np
-
-    from tribute.corpus.families import similar_pairs
-
-    rng = np.random.default_rng(0)
-    base = [rng.choice(10_000, size=rng.integers(5, 60), replace=False) for _ in range(30)]
-    grams = []
-    for i in range(60):  # pieces 30..59 borrow a random share of an earlier piece
-        own = (
-            base[i]
-            if i < 30
-            else np.concatenate(
-                [
-                    base[i - 30][: rng.integers(0, len(base[i - 30]))],
-                    rng.choice(np.arange(20_000, 30_000), size=rng.integers(1, 40), replace=False),
-                ]
-            )
-        )
-        grams.append(np.unique(own.astype(np.uint64)))
-    expected = []
-    for a in range(len(grams)):
-        for b in range(a + 1, len(grams)):
-            common = len(np.intersect1d(grams[a], grams[b]))
-            if common / (len(grams[a]) + len(grams[b]) - common) >= 0.2:
-                expected.append((a, b))
-    assert expected  # the fixture does contain similar pairs
-    assert sorted(similar_pairs(grams, 0.2)) == expected
-
-
 def test_max_files_reads_a_seeded_sample(tmp_path):
     src = tmp_path / "src"
     for seed in range(10):

@@ -9,6 +9,7 @@ examples:
   tribute check out/song1.mid --against corpora/bach
   tribute check out/ --against corpora/queen corpora/rock --json > originality.json
   tribute check new.mid --against corpora/bach --rebuild
+  tribute check demo_tape.mid --against corpora/queen --style models/queen   # + style score
 
 The index is built on first use and kept in CORPUS/originality/ (updated when the corpus
 changes). Verdicts: original / review / copy / not comparable, against thresholds calibrated
@@ -37,6 +38,12 @@ def register(subparsers) -> None:
         metavar="CORPUS",
         help="corpus directories (from `tribute corpus build`)",
     )
+    parser.add_argument(
+        "--style",
+        metavar="MODEL",
+        help="also give each song's style score under this fine-tuned model (how artist-like)",
+    )
+    parser.add_argument("--base", help="the style model's genre model (default: the recorded one)")
     parser.add_argument("--json", action="store_true", help="print one JSON record")
     parser.add_argument(
         "--rebuild", action="store_true", help="rebuild the corpus index from scratch"
@@ -49,4 +56,8 @@ def run(args: argparse.Namespace) -> int:
 
     text, status = check(args.songs, args.against, as_json=args.json, rebuild=args.rebuild)
     print(text)
+    if args.style:
+        from tribute.stylescore import score_files
+
+        print(score_files(args.songs, args.style, args.base, as_json=args.json))
     return status

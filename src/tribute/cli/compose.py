@@ -81,6 +81,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--max-retries", type=int, help="resamples of a song judged a copy (default 3)"
     )
+    parser.add_argument(
+        "--candidates",
+        type=int,
+        metavar="K",
+        help="sample K candidates per song and keep the most artist-like original "
+        "(highest style score; default 1)",
+    )
+    parser.add_argument(
+        "--base", help="the genre model for the style score (default: the one the model records)"
+    )
     parser.add_argument("--name", help="file name stem (default song)")
     parser.add_argument(
         "--render",
@@ -135,6 +145,8 @@ def run(args: argparse.Namespace) -> int:
             "name",
             "device",
             "render",
+            "candidates",
+            "base",
         ),
     )
     quiet = args.json

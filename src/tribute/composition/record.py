@@ -39,6 +39,8 @@ class SongRecord:
     nearest: list[dict] | None = None
     rejected: list[dict] = field(default_factory=list)
     timings: dict[str, Any] = field(default_factory=dict)
+    style: dict | None = None  # tribute.stylescore.StyleScore: how artist-like the song is
+    candidates: list[dict] = field(default_factory=list)  # every candidate of --candidates K
 
     @property
     def ok(self) -> bool:

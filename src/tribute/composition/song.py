@@ -31,6 +31,7 @@ from tribute.errors import TributeError
 from tribute.modeldir import StyleModel, load_style_model, resolve_style
 
 RETRY_SEED_STEP = 1_000_003  # retry k of song seed s uses s + k · this
+CANDIDATE_SEED_STEP = 7_919  # candidate c of a try uses its seed + c · this
 REFUSED = "refused: every candidate copied a training song"
 
 
@@ -50,12 +51,17 @@ class ComposeConfig:
     name: str = "song"
     device: str | None = None
     render: bool = False  # also write WAV, piano roll and score beside each song
+    candidates: int = 1  # sampled per song; the highest style score among non-copies is kept
+    base: str | None = None  # the genre model for the style score (default: the recorded one)
+    style_score: bool = True  # score every song's style when a base model is known
 
     def __post_init__(self) -> None:
         if self.n < 1:
             raise TributeError("-n must be at least 1")
         if self.batch_size < 1 or self.max_retries < 0:
             raise TributeError("--batch-size must be ≥ 1 and --max-retries ≥ 0")
+        if self.candidates < 1:
+            raise TributeError("--candidates must be at least 1")
 
 
 @dataclass(frozen=True)
@@ -103,6 +109,7 @@ class Candidate:
     report: Any = None  # tribute.originality.Report once the guard has checked it
     dropped_notes: int = 0  # notes on instruments the controls exclude (the grammar prevents them)
     arranged: Any = None  # tribute.composition.arrange.Arranged: what arranging changed
+    style: Any = None  # tribute.stylescore.StyleScore, when a base model is known
     chords: list[str | None] = field(default_factory=list)  # per bar (harmony models)
 
 
@@ -118,6 +125,7 @@ class Composer:
     styles: list[str] = field(default_factory=list)
     primer: Primer | None = None
     checker: Any = None  # tribute.originality.Checker, when the guard is on
+    scorer: Any = None  # tribute.stylescore.StyleScorer, when a base model is known
     # Progress events for a front end (the studio): dicts with an "event" key — "section"
     # (section, index, sections, bars), "bar" (bars_done, bars, tokens_per_s) and "song"
     # (song, verdict). A callback may raise to cancel the work.
@@ -145,6 +153,7 @@ class Composer:
         composer._plan(primer)  # an impossible request fails before any sampling
         if config.guard:
             composer.checker = _checker(style_model, config.against, log)
+        composer.scorer = _scorer(style_model, config, log)
         return composer
 
     def _plan(self, primer: Primer | None) -> list[PlannedSection]:
@@ -183,42 +192,75 @@ class Composer:
         return records
 
     def _batch(self, indices: list[int], out: Path, log) -> list[SongRecord]:
-        seeds = {i: self.config.seed + i for i in indices}
+        """Songs ``indices``: ``candidates`` each, copies rejected and resampled (at most
+        ``max_retries`` times), the most artist-like original kept."""
         rejected: dict[int, list[dict]] = {i: [] for i in indices}
+        tried: dict[int, list[dict]] = {i: [] for i in indices}
         accepted: dict[int, tuple[Candidate, dict]] = {}
         pending = list(indices)
         for attempt in range(self.config.max_retries + 1):
+            jobs = [
+                (i, self.config.seed + i + attempt * RETRY_SEED_STEP + k * CANDIDATE_SEED_STEP)
+                for i in pending
+                for k in range(self.config.candidates)
+            ]
             started = time.perf_counter()
-            candidates, forward = self.generate(
-                [seeds[i] + attempt * RETRY_SEED_STEP for i in pending]
-            )
-            elapsed = time.perf_counter() - started
-            for i, candidate in zip(pending, candidates, strict=True):
-                timing = {
-                    "seconds": round(elapsed / len(pending), 3),
-                    "batch_seconds": round(elapsed, 3),
-                    "batch_size": len(pending),
-                    "tokens": len(candidate.tokens),
-                    "forward_tokens": forward,
-                    "music_seconds": round(candidate.score.to("second").end(), 2),
-                }
-                if self._check(candidate, i) == "copy":
-                    rejected[i].append(_rejection(candidate))
-                    log(
-                        f"{self._name(i)}: candidate (seed {candidate.seed}) rejected as a copy "
-                        f"of {_nearest_title(candidate.report)}; resampling"
-                    )
-                else:
-                    accepted[i] = (candidate, timing)
+            made, forward = self._generate_all([seed for _, seed in jobs])
+            seconds = (time.perf_counter() - started) / len(pending)
+            for i in pending:
+                mine = [c for (song, _), c in zip(jobs, made, strict=True) if song == i]
+                best = self._choose(i, mine, rejected[i], tried[i], log)
+                if best is not None:
+                    accepted[i] = (best, _timing(best, seconds, len(pending), forward))
             pending = [i for i in pending if i not in accepted]
             if not pending:
                 break
         return [
-            self._write(out, i, *accepted[i], rejected[i], log)
+            self._write(out, i, *accepted[i], rejected[i], log, tried[i])
             if i in accepted
             else self._write_refusal(out, i, rejected[i], log)
             for i in indices
         ]
+
+    def _generate_all(self, seeds: list[int]) -> tuple[list[Candidate], int]:
+        """Candidates for every seed, ``batch_size`` rows at a time."""
+        made: list[Candidate] = []
+        forward = 0
+        size = self.config.batch_size
+        for first in range(0, len(seeds), size):
+            candidates, tokens = self.generate(seeds[first : first + size])
+            made += candidates
+            forward += tokens
+        return made, forward
+
+    def _choose(
+        self, index: int, candidates: list[Candidate], rejected: list[dict], tried: list[dict], log
+    ) -> Candidate | None:
+        """The guard's verdict on each candidate; of the originals, the highest style score
+        (ties: the shorter longest shared run); None when every one copied."""
+        originals = []
+        for candidate in candidates:
+            if self._check(candidate, index) == "copy":
+                rejected.append(_rejection(candidate))
+                log(
+                    f"{self._name(index)}: candidate (seed {candidate.seed}) rejected as a copy "
+                    f"of {_nearest_title(candidate.report)}; resampling"
+                )
+            else:
+                originals.append(candidate)
+        if self.scorer is not None and originals:
+            for candidate, style in zip(
+                originals, self.scorer.score([c.score for c in originals]), strict=True
+            ):
+                candidate.style = style
+        for candidate in candidates:
+            tried.append(_candidate_record(candidate))
+        if not originals:
+            return None
+        return min(
+            originals,
+            key=lambda c: (c.style.style_bits if c.style is not None else 0.0, _lead_run(c)),
+        )
 
     def generate(
         self, seeds: list[int], primer: Primer | None = None
@@ -350,7 +392,14 @@ class Composer:
         )
 
     def _write(
-        self, out: Path, index: int, candidate: Candidate, timing: dict, rejected: list[dict], log
+        self,
+        out: Path,
+        index: int,
+        candidate: Candidate,
+        timing: dict,
+        rejected: list[dict],
+        log,
+        tried: list[dict] | None = None,
     ) -> SongRecord:
         midi = out / f"{self._name(index)}.mid"
         candidate.score.dump_midi(str(midi))
@@ -391,15 +440,19 @@ class Composer:
             nearest=jsonable(report.nearest[:3]) if report else None,
             rejected=rejected,
             timings=timing,
+            style=candidate.style.to_json() if candidate.style is not None else None,
+            candidates=tried if tried and len(tried) > 1 else [],
         )
         record.write(out)
         if self.on_progress is not None:
             self.on_progress({"event": "song", "song": record.song, "verdict": record.verdict})
         verdict = f", originality: {report.verdict}" if report else ", guard off"
+        style = f"; {candidate.style.text()}" if candidate.style is not None else ""
         log(
             f"{midi}: {len(candidate.score.tracks)} tracks, {record.notes} notes, "
             f"{music_s:.0f} s of music in {timing['seconds']:.1f} s{verdict}"
             + (f", {len(rejected)} candidate(s) rejected" if rejected else "")
+            + style
         )
         return record
 
@@ -477,6 +530,54 @@ def _checker(style_model: StyleModel, against, log):
     corpora = found
     log(f"originality guard: checking every candidate against {', '.join(corpora)}")
     return Checker.open(corpora)
+
+
+def _scorer(style_model: StyleModel, config: ComposeConfig, log):
+    """The style scorer, when the model's base (or ``--base``) is at hand; ``--candidates``
+    needs one."""
+    from tribute.stylescore import StyleScorer
+
+    if not config.style_score and config.candidates == 1:
+        return None
+    if not style_model.default_style:
+        if config.candidates > 1:
+            raise TributeError(
+                "--candidates ranks by style score, which needs a fine-tuned "
+                "style model (this one has no style of its own)"
+            )
+        return None
+    try:
+        return StyleScorer.open(style_model, config.base)
+    except TributeError as exc:
+        if config.candidates > 1 or config.base is not None:
+            raise
+        log(f"no style score: {exc}")
+        return None
+
+
+def _timing(candidate: Candidate, seconds: float, songs: int, forward: int) -> dict:
+    return {
+        "seconds": round(seconds, 3),
+        "batch_size": songs,
+        "tokens": len(candidate.tokens),
+        "forward_tokens": forward,
+        "music_seconds": round(candidate.score.to("second").end(), 2),
+    }
+
+
+def _lead_run(candidate: Candidate) -> int:
+    """The candidate's longest melody run shared with a training song (0: not checked)."""
+    return int(candidate.report.lead_run) if candidate.report is not None else 0
+
+
+def _candidate_record(candidate: Candidate) -> dict:
+    report = candidate.report
+    return {
+        "seed": candidate.seed,
+        "verdict": report.verdict if report is not None else None,
+        "lead_run": _lead_run(candidate),
+        "style": candidate.style.to_json() if candidate.style is not None else None,
+    }
 
 
 def _rejection(candidate: Candidate) -> dict:

@@ -24,7 +24,14 @@ import numpy as np
 from tqdm import tqdm
 
 from tribute.corpus import presets
-from tribute.corpus.families import FamilyConfig, assign_families, melody_grams, split_families
+from tribute.corpus.families import (
+    FamilyConfig,
+    assign_families,
+    cross_matches,
+    melody_grams,
+    split_families,
+)
+from tribute.corpus.info import family_summary
 from tribute.corpus.ingest import FileResult, IngestConfig, PieceResult, ingest_file
 from tribute.corpus.labels import LabelRules
 from tribute.corpus.readers import format_of
@@ -96,6 +103,7 @@ def build(
         "files_found": found,
         "ignored": ignored,
         "skipped": [],
+        "repaired": [],
         "duplicates": [],
         "excluded": [],
         "not_selected": 0,
@@ -130,7 +138,8 @@ def _pieces(
     files: list[SourceFile], results: list[FileResult], config: BuildConfig, report: dict
 ) -> tuple[list[SongMeta], list[bytes], list[np.ndarray]]:
     """Metadata, MIDI bytes and melody n-grams of every readable piece, labelled and titled;
-    unreadable files and pieces go to ``report["skipped"]`` with their reason."""
+    unreadable files and pieces go to ``report["skipped"]`` with their reason, repaired ones
+    also to ``report["repaired"]`` with what was repaired."""
     metas, midis, grams = [], [], []
     for source, result in zip(files, results, strict=True):
         if result.reason:
@@ -147,6 +156,9 @@ def _pieces(
                 report["skipped"].append({"source": where, "reason": piece.reason})
                 continue
             metas.append(_piece_meta(source, piece, where, labels))
+            repairs = [w for w in metas[-1].warnings if w.startswith("repaired: ")]
+            if repairs:  # kept, and listed with what was repaired
+                report["repaired"].append({"source": where, "reason": "; ".join(repairs)})
             midis.append(piece.midi)
             grams.append(np.frombuffer(piece.grams, dtype="<u8").astype(np.uint64))
     return metas, midis, grams
@@ -352,35 +364,49 @@ def _exclude_shared_families(
     config: BuildConfig,
     report: dict,
 ) -> list[int]:
-    """Indices of pieces kept after removing every family that contains a piece of ``others``
-    (e.g. the genre corpus loses all families of the target artist's songs)."""
+    """Indices of pieces kept after removing every piece that another corpus also holds: an
+    exact copy of one of its pieces (by content hash, even with an uninformative melody), a
+    close melody or a shared specific title — direct matches, never through a chain (e.g. the
+    genre corpus loses the target artist's songs and their covers, and nothing else)."""
     if not others:
         return list(range(len(metas)))
     other_metas = [m for corpus in others for m in corpus.metas]
+    other_sources = [corpus.path for corpus in others for _ in corpus.metas]
     other_grams = [
         melody_grams(corpus.score(m), m.lead_track, config.ingest.ngram)
         for corpus in others
         for m in corpus.metas
     ]
-    ids = [m.id for m in metas] + [f"\0other:{m.id}" for m in other_metas]
-    titles = [m.title for m in metas] + [m.title for m in other_metas]
-    joint = assign_families(ids, titles, list(grams) + other_grams, config.families)
-    shared: dict[str, SongMeta] = {}
-    for index in range(len(metas), len(ids)):
-        shared.setdefault(joint[index], other_metas[index - len(metas)])
+    matches = cross_matches(
+        [m.content_hash for m in metas],
+        [m.title for m in metas],
+        grams,
+        [m.content_hash for m in other_metas],
+        [m.title for m in other_metas],
+        other_grams,
+        config.families,
+    )
     keep = []
     for index, meta in enumerate(metas):
-        match = shared.get(joint[index])
+        match = matches.get(index)
         if match is None:
             keep.append(index)
-        else:
-            report["excluded"].append(
-                {
-                    "id": meta.id,
-                    "source": meta.source,
-                    "reason": f"same family as {match.title or match.id} ({match.source})",
-                }
-            )
+            continue
+        other = other_metas[match.other]
+        what = {
+            "copy": "exact copy of",
+            "melody": f"melody close to (similarity {match.similarity:.2f})",
+            "title": "same title as",
+        }[match.kind]
+        report["excluded"].append(
+            {
+                "id": meta.id,
+                "source": meta.source,
+                "reason": f"{what} {other.title or other.id} ({other.source}, "
+                f"{other_sources[match.other].name})",
+                "match": match.kind,
+            }
+        )
     return keep
 
 
@@ -435,6 +461,7 @@ def statistics(metas: list[SongMeta]) -> dict:
         "labels": {k: dict(v.most_common(50)) for k, v in labels.items()},
         "notes": int(sum(m.n_notes for m in metas)),
         "with_warnings": sum(bool(m.warnings) for m in metas),
+        **family_summary(metas),
     }
 
 
@@ -485,10 +512,11 @@ def _summary(report: dict, kept: int) -> str:
         parts.append(f"{report['families']} families")
     for key, what in (
         ("skipped", "skipped"),
+        ("repaired", "repaired"),
         ("duplicates", "exact duplicates"),
-        ("excluded", "excluded (shared family)"),
+        ("excluded", "excluded (held by another corpus)"),
     ):
-        if report[key]:
+        if report.get(key):
             parts.append(f"{len(report[key])} {what}")
     if report.get("not_selected"):
         parts.append(f"{report['not_selected']} not selected (--max-pieces)")

@@ -25,7 +25,9 @@ from tribute.corpus.readers import MAX_FILE_BYTES, SkipFile, read
 from tribute.paths import atomic_write_text, cache_dir
 
 # Bump when readers or normalization change what they produce: old cache entries are ignored.
-INGEST_VERSION = 4  # 4: melody n-grams of clipped interval tokens (tribute.music.melody)
+# 4: melody n-grams of clipped interval tokens (tribute.music.melody); 5: damaged and
+# gzip-compressed MIDI repaired (corpus/midifix.py), UTF-16 MusicXML decoded.
+INGEST_VERSION = 5
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,9 @@ def _piece(raw, settings: IngestConfig) -> PieceResult:
     try:
         score, meta = normalize(raw, settings.normalize)
     except SkipFile as exc:
-        return PieceResult(part=raw.part, title=raw.title, reason=str(exc))
+        repairs = [w.removeprefix("repaired: ") for w in raw.warnings if w.startswith("repaired: ")]
+        reason = str(exc) + (f" after repair ({'; '.join(repairs)})" if repairs else "")
+        return PieceResult(part=raw.part, title=raw.title, reason=reason)
     grams = melody_grams(score, meta.lead_track, settings.ngram)
     return PieceResult(
         part=raw.part,

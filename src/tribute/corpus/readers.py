@@ -16,6 +16,7 @@ Every reader raises :class:`SkipFile` with a one-line reason for input it cannot
 
 from __future__ import annotations
 
+import codecs
 import io
 import re
 import subprocess
@@ -204,7 +205,7 @@ def _abc_field(tune: str, name: str) -> str:
 
 
 def read_abc(data: bytes) -> list[RawPiece]:
-    text = data.decode("utf-8", errors="replace")
+    text = decode_text(data)
     header, tunes = split_abc(text)
     if not tunes:
         raise SkipFile("no ABC tune (no X:/K: lines)")
@@ -295,6 +296,31 @@ def check_zip(data: bytes) -> None:
         )
 
 
+# Byte-order marks, longest first: the UTF-32 LE mark starts with the UTF-16 LE one.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def decode_text(data: bytes) -> str:
+    """A text score's characters: a byte-order mark decides the encoding (27 MusicXML files of
+    music21's own ``trecento`` folder are UTF-16 with a BOM, which a UTF-8 read turns into
+    "not well-formed (invalid token): line 1, column 0"); UTF-16 without a mark shows as a NUL
+    beside the first ``<``; anything else is UTF-8, bad bytes replaced."""
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            return data.decode(codec, errors="replace").lstrip("\ufeff")
+    if data[:2] == b"<\0":
+        return data.decode("utf-16-le", errors="replace")
+    if data[:2] == b"\0<":
+        return data.decode("utf-16-be", errors="replace")
+    return data.decode("utf-8", errors="replace")
+
+
 def read_music21(path: Path, data: bytes, fmt: str) -> RawPiece:
     import music21  # slow import (~1 s): only workers that meet MusicXML or kern pay it
 
@@ -304,7 +330,7 @@ def read_music21(path: Path, data: bytes, fmt: str) -> RawPiece:
             parsed = music21.converter.parse(str(path), format="musicxml", forceSource=True)
         else:
             parsed = music21.converter.parseData(
-                data.decode("utf-8", errors="replace"),
+                decode_text(data),
                 format="humdrum" if fmt == "kern" else "musicxml",
             )
     except Exception as exc:

@@ -154,19 +154,25 @@ class Songs:
 
 
 def files_of(folder: Path, stem: str) -> dict:
-    """The files of one song that exist, by kind (pages and stems as ordered lists)."""
+    """The files of one song that exist, by kind (pages and stems as ordered lists); a file
+    that resolves outside the folder (a planted symlink) is not the song's."""
+    base = folder.resolve()
+
+    def mine(path: Path) -> bool:
+        return path.is_file() and base in path.resolve().parents
+
     found: dict = {}
     for kind, (pattern, _, _) in KINDS.items():
         path = folder / pattern.format(stem=stem)
-        if path.is_file():
+        if mine(path):
             found[kind] = path
-    names = [p.name for p in folder.iterdir() if p.is_file()]
+    names = [p.name for p in folder.iterdir() if mine(p)]
     for kind, pattern in PAGED.items():
         regex = re.compile(pattern.format(stem=re.escape(stem)))
         pages = sorted((int(m.group(1)), n) for n in names if (m := regex.fullmatch(n)))
         found[kind] = [folder / n for _, n in pages]
     stems = folder / STEMS_DIR.format(stem=stem)
-    found["stems"] = sorted(stems.glob("*.wav")) if stems.is_dir() else []
+    found["stems"] = sorted(p for p in stems.glob("*.wav") if mine(p)) if stems.is_dir() else []
     return found
 
 

@@ -171,6 +171,7 @@ def finetune(
     )
     bits_after = _held_out_bits(load_style_model(out_dir), corpus, held_out_split)
     _finish_record(out_dir, result, before, (held_out_split, bits_before, bits_after))
+    _style_reference(out_dir, log)
     if method == "lora" and config.merge:
         _merge(out_dir, tokenizer, log)
     log(f"held-out loss {before:.4f} → {result.best_val_loss:.4f} (best epoch); saved {out_dir}")
@@ -332,6 +333,22 @@ def _held_out_bits(model: StyleModel, corpus: Corpus, split: str) -> float | Non
         return float(held_out_bits(model, corpus, split).mean())
     except TributeError:
         return None
+
+
+def _style_reference(out_dir: Path, log) -> None:
+    """The style score's reference (held-out artist songs, genre songs) beside the model, so
+    that composing later needs neither corpus."""
+    from tribute.stylescore import StyleScorer
+
+    try:
+        reference = StyleScorer.open(load_style_model(out_dir)).reference()
+    except TributeError as exc:
+        log(f"no style-score reference: {exc}")
+        return
+    log(
+        f"style-score reference: {len(reference.artist)} held-out artist songs, "
+        f"{len(reference.genre)} genre songs"
+    )
 
 
 def _finish_record(

@@ -81,9 +81,12 @@ function highlights(L, runs) {
 }
 
 export function legend(data) {
-  return h("ul", { class: "legend" }, data.tracks.map((track, index) =>
-    h("li", {}, h("span", { class: "swatch", style: `background:${COLOURS[index % COLOURS.length]}` }),
-      `${track.name} (${track.is_drum ? "drums" : `program ${track.program}`}, ${track.notes.length} notes)`)));
+  return h("ul", { class: "legend" }, data.tracks.map((track, index) => {
+    const swatch = h("span", { class: "swatch" });
+    swatch.style.background = COLOURS[index % COLOURS.length]; // CSSOM: allowed by the page's CSP
+    return h("li", {}, swatch,
+      `${track.name} (${track.is_drum ? "drums" : `program ${track.program}`}, ${track.notes.length} notes)`);
+  }));
 }
 
 // Draw into `holder`; returns {setTime(seconds)} to move the playhead.

@@ -5,7 +5,7 @@
 
 import { drawRoll, legend } from "./roll.js";
 import { reportView, runsOf } from "./report.js";
-import { api, follow, h, showAlert, verdictBadge, when } from "./util.js";
+import { api, clear, follow, h, showAlert, verdictBadge, when } from "./util.js";
 
 // Stems played together through Web Audio, each with a gain: solo and mute without drift.
 class StemMixer {
@@ -113,9 +113,9 @@ function controlsTable(view) {
     ["form", (record.form || []).map((s) => `${s.name}:${s.bars}`).join(" ")],
     ["parts", (record.parts || []).map((p) => p.name).join(", ")], ["guard", record.guard]];
   for (const [key, value] of Object.entries(record.controls || {})) {
-    if (value !== null && !(Array.isArray(value) && !value.length) && key !== "form") {
-      rows.push([key, typeof value === "object" ? JSON.stringify(value) : value]);
-    }
+    if (value === null || (Array.isArray(value) && !value.length) || ["form", "bars"].includes(key)) continue;
+    const shown = typeof value === "boolean" ? (value ? "yes" : "no") : value;
+    rows.push([key, typeof shown === "object" ? JSON.stringify(shown) : shown]);
   }
   return h("table", { class: "controls" }, h("tbody", {}, rows.map(([k, v]) => h("tr", {}, h("th", {}, k), h("td", {}, v)))));
 }
@@ -174,7 +174,7 @@ export async function songPage(main, id, info, go) {
   mix.addEventListener("timeupdate", () => roll && roll.setTime(mix.currentTime));
   mix.addEventListener("play", () => { if (mixer.playing) mixer.stop(false); });
   const pending = !view.rendered ? h("p", { class: "muted", id: "engraving" }, "The score is being engraved; this page refreshes when it is ready.") : null;
-  main.replaceChildren(
+  clear(main,
     h("div", { class: "song-head" },
       h("h2", {}, record.song, " ", verdictBadge(record.verdict)),
       h("p", { class: "muted" }, `${view.model} · ${record.bars} bars · seed ${record.seed} · ${when(view.created)}`),

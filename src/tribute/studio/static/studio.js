@@ -134,7 +134,7 @@ function composeForm(model, onJob) {
     info.models.map((m) => h("option", { value: m.id, selected: m.id === model.id }, m.name)));
   const groups = GROUPS.map(([title, rows]) => h("fieldset", {}, h("legend", {}, title),
     rows.filter(([, , , a]) => !a.option || info.options[a.option]).map((r) => field(...r, model))));
-  const form = h("form", { id: "compose", onsubmit: async (event) => {
+  const form = h("form", { id: "compose", novalidate: true, onsubmit: async (event) => {
     event.preventDefault();
     message.textContent = "";
     const button = form.querySelector("button[type=submit]");
