@@ -252,7 +252,7 @@ def score_files(
     lines = []
     for path in expand_paths(songs):
         for found in read_songs(path):
-            if not hasattr(found, "score"):  # (name, reason): a song that could not be read
+            if isinstance(found, tuple):  # (name, reason): a piece that could not be read
                 name, reason = found
                 lines.append(
                     json.dumps({"song": name, "error": reason})
