@@ -52,6 +52,8 @@ class ModelPreset:
 PRESETS: dict[str, ModelPreset] = {
     # 2 × (4·128² + 3·128·352) = 0.40 M + 0.26 M embedding ≈ 0.66 M: CPU tests.
     "tiny": ModelPreset("tiny", 128, 2, 4, 352, 256, 2e-3),
+    # 4 × (4·192² + 3·192·512) = 1.8 M + 0.4 M ≈ 2.2 M: between the two, for CPU hours.
+    "mini": ModelPreset("mini", 192, 4, 6, 512, 512, 1.5e-3),
     # 6 × (4·256² + 3·256·704) = 4.8 M + 0.5 M ≈ 5.4 M: the 2-core CPU demo, ~8 bars of context.
     "small": ModelPreset("small", 256, 6, 8, 704, 1024, 1e-3),
     # 12 × (4·640² + 3·640·1728) = 59 M + 1.3 M ≈ 61 M: one GPU.

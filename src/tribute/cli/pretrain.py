@@ -31,7 +31,7 @@ def register(subparsers) -> None:
     p.add_argument("--out", required=True, help="output model folder")
     p.add_argument(
         "--preset",
-        choices=("tiny", "small", "base", "large"),
+        choices=("tiny", "mini", "small", "base", "large"),
         help="model size (default: small, ~5 M parameters)",
     )
     p.add_argument(
