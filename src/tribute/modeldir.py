@@ -124,7 +124,7 @@ def base_model_path(path: str | Path, record: RunRecord | None = None) -> Path |
     if base is None and is_adapter(path):
         config = json.loads((Path(path) / ADAPTER_CONFIG).read_text(encoding="utf-8"))
         base = config.get("base_model_name_or_path")
-    return Path(base) if base else None
+    return model_path(base) if base else None
 
 
 def training_corpora(path: str | Path) -> list[str]:

@@ -20,18 +20,14 @@ HARMLESS = (
     (FutureWarning, r".*`past_key_values` is deprecated.*"),
     (UserWarning, r".*save_embedding_layers.*"),
 )
-_installed = False
 
 
 def quiet_dependencies() -> None:
-    """Filter the known harmless dependency warnings (idempotent) and transformers' own
-    deprecation log lines for the cache argument."""
-    global _installed
-    if _installed:
-        return
+    """Filter the known harmless dependency warnings and transformers' own deprecation log
+    lines for the cache argument. Idempotent: a filter already in place moves to the front, so
+    this holds even after ``warnings.catch_warnings()`` restored an older filter list."""
     for category, message in HARMLESS:
         warnings.filterwarnings("ignore", message=message, category=category)
     import logging
 
     logging.getLogger("transformers.utils.generic").setLevel(logging.ERROR)
-    _installed = True

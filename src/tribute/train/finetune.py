@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from tribute.builtin import PREFIX as BUILTIN_PREFIX
 from tribute.corpus.programs import PROGRAMS_FILE, write_programs
 from tribute.corpus.store import Corpus
 from tribute.errors import TributeError
@@ -51,7 +52,7 @@ CONFIG_FILE = "finetune_config.json"
 MIN_SONGS = 5
 # Measured at equal wall-clock on held-out artist loss (benchmarks/finetune_method.py): full
 # fine-tuning wins where the whole model fits easily; LoRA where memory rules.
-DEFAULT_METHOD = {"tiny": "full", "small": "full", "base": "lora", "large": "lora"}
+DEFAULT_METHOD = {"tiny": "full", "mini": "full", "small": "full", "base": "lora", "large": "lora"}
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,8 @@ def finetune(
 ) -> TrainResult:
     """Fine-tune the model in ``base`` on ``artist_corpus``; see the module docstring."""
     quiet_dependencies()
+    # A built-in base is recorded by name, so the record stays true in another installation.
+    base_name = str(base) if str(base).startswith(BUILTIN_PREFIX) else None
     base, out_dir = model_path(base), Path(out_dir)
     corpus = _artist_corpus(artist_corpus)
     if config.rehearsal and genre_corpus is None:
@@ -136,7 +139,7 @@ def finetune(
     )
     record = {
         "command": "finetune",
-        "base_model": str(base.resolve()),
+        "base_model": base_name or str(base.resolve()),
         "base_record": {
             "preset": base_record.preset,
             "corpus": base_record.corpus,
