@@ -43,6 +43,15 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def _until(page, expression: str, timeout_s: float = 30.0) -> None:
+    """Poll ``expression`` in the page (Playwright's wait_for_function evaluates strings with
+    eval(), which the studio's Content-Security-Policy forbids, as it should)."""
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"still false after {timeout_s} s: {expression}"
+        time.sleep(0.1)
+
+
 @pytest.fixture(scope="module")
 def server(band_model, tmp_path_factory):
     """`tribute studio MODEL --work DIR --port PORT`, as a user starts it."""
@@ -107,7 +116,7 @@ def test_compose_listen_look_and_download_in_a_real_browser(server, browser, tmp
 
     audio = page.wait_for_selector("audio#mix[src]", timeout=30 * MS)
     assert page.evaluate("document.querySelector('#mix').canPlayType('audio/wav')") != ""
-    page.wait_for_function("document.querySelector('#mix').readyState >= 1", timeout=30 * MS)
+    _until(page, "document.querySelector('#mix').readyState >= 1")
     assert page.evaluate("document.querySelector('#mix').duration") > 1.0
     head = page.evaluate(
         "async () => { const r = await fetch(document.querySelector('#mix').src);"
@@ -118,16 +127,18 @@ def test_compose_listen_look_and_download_in_a_real_browser(server, browser, tmp
     assert audio.is_visible()
 
     assert page.wait_for_selector("#roll svg rect.note", state="visible", timeout=30 * MS)
-    assert page.locator("#roll text.section-name").all_inner_texts() == ["intro", "verse", "chorus"]
-    page.click(".png-roll summary")
-    page.wait_for_function("document.querySelector('#pianoroll').naturalWidth > 0")
-    assert page.locator("#pianoroll").is_visible()
+    assert page.locator("#roll text.section-name").all_text_contents() == [
+        "intro",
+        "verse",
+        "chorus",
+    ]
 
     score = page.wait_for_selector("img.score-page", state="visible", timeout=120 * MS)
-    page.wait_for_function(
-        "[...document.querySelectorAll('img.score-page')].every(i => i.complete && i.naturalWidth)"
-    )
+    _until(page, "[...document.querySelectorAll('img.score-page')].every(i => i.naturalWidth)")
     assert score.get_attribute("src").split("/")[-2] in ("svg", "lead-svg")
+    page.click(".png-roll summary")  # the rendered PNG comes with the score
+    _until(page, "document.querySelector('#pianoroll').naturalWidth > 0")
+    assert page.locator("#pianoroll").is_visible()
 
     with page.expect_download() as download_info:
         page.click("a.download:text-is('MIDI')")
@@ -135,6 +146,7 @@ def test_compose_listen_look_and_download_in_a_real_browser(server, browser, tmp
     assert midi.read_bytes()[:4] == b"MThd"
     assert sum(1 for t in mido.MidiFile(midi).tracks for m in t if m.type == "note_on") > 0
 
+    page.click(".png-roll summary")  # closed again: the screenshot shows the score below
     page.evaluate("window.scrollTo(0, 0)")
     SCREENSHOT.parent.mkdir(exist_ok=True)
     page.screenshot(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 EXAMPLES = """examples:
+  tribute studio                                 # the built-in base model
   tribute studio runs/demo/models/bach
   tribute studio runs/ --work ~/songs/studio --port 8800
   tribute studio models/queen models/rock --host 0.0.0.0     # other machines too: no login!
@@ -24,9 +25,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "models",
-        nargs="+",
+        nargs="*",
         metavar="MODEL_OR_FOLDER",
-        help="model folders, or folders to search for them",
+        help="model folders (or builtin:NAME), or folders to search for them (default: the "
+        "built-in base model)",
     )
     parser.add_argument(
         "--work",
@@ -57,12 +59,15 @@ def run(args: argparse.Namespace) -> int:
         raise TributeError(
             f"the studio needs {exc.name}: pip install 'tribute[studio]' (or scripts/setup.sh)"
         ) from None
+    from tribute.builtin import BASE, names
     from tribute.studio import StudioConfig, serve
 
+    if not args.models and not names():
+        raise TributeError("give a model folder (or a folder of them): no built-in model here")
     if args.workers < 1 or args.max_queued < 1:
         raise TributeError("--workers and --max-queued must be at least 1")
     config = StudioConfig(
-        models=tuple(args.models),
+        models=tuple(args.models) or (BASE,),
         work=Path(args.work),
         host=args.host,
         port=args.port,

@@ -121,8 +121,6 @@ def _errors(app: FastAPI) -> None:
 
 
 def _routes(app: FastAPI, studio: Studio) -> None:
-    jobs = studio.jobs
-
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
@@ -144,23 +142,30 @@ def _routes(app: FastAPI, studio: Studio) -> None:
 
     @app.post("/api/compose", status_code=202)
     def compose(request: forms.ComposeRequest) -> dict:
-        return studio.compose(request).to_json()
+        return studio.jobs.view(studio.compose(request).id)
 
     @app.post("/api/check", status_code=202)
     def check(request: forms.CheckRequest) -> dict:
-        return studio.check(request).to_json()
+        return studio.jobs.view(studio.check(request).id)
+
+    _job_routes(app, studio)
+    _song_routes(app, studio)
+
+
+def _job_routes(app: FastAPI, studio: Studio) -> None:
+    jobs = studio.jobs
 
     @app.get("/api/jobs")
     def job_list() -> list[dict]:
-        return [j.to_json(with_log=False) for j in jobs.all()]
+        return [jobs.view(j.id, with_log=False) for j in jobs.all()]
 
     @app.get("/api/jobs/{job}")
     def job(job: str) -> dict:
-        return jobs.get(job).to_json()
+        return jobs.view(job)
 
     @app.post("/api/jobs/{job}/cancel")
     def cancel(job: str) -> dict:
-        return jobs.cancel(job).to_json()
+        return jobs.view(jobs.cancel(job).id)
 
     @app.get("/api/jobs/{job}/events")
     def events(job: str, request: Request) -> StreamingResponse:
@@ -179,8 +184,6 @@ def _routes(app: FastAPI, studio: Studio) -> None:
     @app.get("/api/jobs/{job}/pieces/{piece}/compare/{number}")
     def piece_compare(job: str, piece: int, number: int) -> dict:
         return studio.piece_compare(job, piece, number)
-
-    _song_routes(app, studio)
 
 
 def _song_routes(app: FastAPI, studio: Studio) -> None:
@@ -220,11 +223,11 @@ def _song_routes(app: FastAPI, studio: Studio) -> None:
 
     @app.post("/api/songs/{song}/again", status_code=202)
     def again(song: str, new_seed: bool = False) -> dict:
-        return studio.again(song, new_seed).to_json()
+        return studio.jobs.view(studio.again(song, new_seed).id)
 
     @app.post("/api/songs/{song}/edit", status_code=202)
     def edit(song: str, request: forms.EditRequest) -> dict:
-        return studio.edit(song, request).to_json()
+        return studio.jobs.view(studio.edit(song, request).id)
 
 
 def _file(path: Path, media: str, download: bool) -> FileResponse:
@@ -248,7 +251,7 @@ def _last_event(text: str) -> int:
 
 async def _stream(studio: Studio, job: str, after: int, request: Request):
     """The job as it is now, then each new event, until the job ends (or the page leaves)."""
-    snapshot = studio.jobs.get(job).to_json()
+    snapshot = studio.jobs.view(job)
     yield f"data: {json.dumps({'event': 'snapshot', 'job': snapshot})}\n\n"
     started = quiet = time.monotonic()
     seq = after
@@ -259,7 +262,7 @@ async def _stream(studio: Studio, job: str, after: int, request: Request):
             yield f"id: {EPOCH}:{seq}\ndata: {json.dumps(event)}\n\n"
             quiet = time.monotonic()
         if finished and not events:
-            final = studio.jobs.get(job).to_json(with_log=False)
+            final = studio.jobs.view(job, with_log=False)
             yield f"data: {json.dumps({'event': 'done', 'job': final})}\n\n"
             return
         if time.monotonic() - quiet > HEARTBEAT_S:

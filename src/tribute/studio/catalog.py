@@ -1,6 +1,7 @@
 """The models a studio serves and the corpora they learned from, each under a short id.
 
-``tribute studio A B`` takes model folders, or folders to search: a model folder is one with
+``tribute studio A B`` takes model folders (or ``builtin:NAME``), or folders to search: a model
+folder is one with
 ``tokenizer/styles.json`` and its weights (``config.json`` + ``model.safetensors``, or a LoRA
 ``adapter_config.json``), so a run folder's ``checkpoints/`` (weights without a tokenizer) is not
 offered. What the page shows of a model is its :class:`~tribute.modeldir.RunRecord`: style
@@ -76,8 +77,10 @@ def is_model_folder(path: Path) -> bool:
 
 def find_model_folders(paths: list[str | Path]) -> list[Path]:
     """Each path that is a model folder, else the model folders found under it (sorted)."""
+    from tribute.modeldir import model_path
+
     found: list[Path] = []
-    for given in map(Path, paths):
+    for given in map(model_path, paths):  # a path, or builtin:NAME for a shipped model
         if not given.exists():
             raise TributeError(f"{given} does not exist")
         if is_model_folder(given):

@@ -209,6 +209,12 @@ class Jobs:
             raise NotFound(f"no job {text!r}")
         return job
 
+    def view(self, text: str, with_log: bool = True) -> dict:
+        """A job's JSON, read under the lock (its worker may be updating it)."""
+        job = self.get(text)
+        with self._lock:
+            return job.to_json(with_log)
+
     def all(self) -> list[Job]:
         with self._lock:
             return sorted(self._jobs.values(), key=lambda j: -j.created)
@@ -267,6 +273,7 @@ class Jobs:
     def _finish(self, job: Job, status: str, error: str | None) -> None:
         with self._lock:
             job.status, job.error, job.finished = status, error, time.time()
+            job.stage = "" if status == "done" else job.stage
             self._cancel.discard(job.id)
             self._emit(job, {"event": "end", "status": status, "error": error})
         self._save(job)

@@ -51,6 +51,8 @@ def serve(config: StudioConfig, log: Callable[..., None] = print) -> None:
         log(warning)
     check_port(config.host, config.port)
     studio = Studio(config)
+    log("loading the composer (torch) …")
+    studio.ready()
     app = create_app(config, studio)
     models = ", ".join(studio.catalog.models)
     log(f"models: {models}; work folder: {studio.work}")

@@ -12,6 +12,7 @@ Layout of ``--work`` (JSON and the library's own files; nothing else is written 
 from __future__ import annotations
 
 import random
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,30 +55,50 @@ class StudioConfig:
 class Studio:
     def __init__(self, config: StudioConfig):
         self.config = config
+        self.catalog = Catalog.discover(list(config.models))  # before making any folder
+        self.catalog.count_songs()
         work = Path(config.work)
         work.mkdir(parents=True, exist_ok=True)
         self.work = work.resolve()
-        self.catalog = Catalog.discover(list(config.models))
-        self.catalog.count_songs()
         self.uploads = Uploads(self.work / "uploads", config.upload_bytes)
         self.songs = Songs(self.work / "songs")
         self.checks = self.work / "checks"
         self.checks.mkdir(exist_ok=True)
         runner = Runner(self.catalog, self.uploads, self.songs, self.checks)
         self.jobs = Jobs(self.work / "jobs", runner, config.workers, config.max_queued)
+        self._options: dict = {}
+        self._warm = threading.Thread(target=self._warm_up, name="studio-warm-up", daemon=True)
+        self._warm.start()
+
+    def _warm_up(self) -> None:
+        """Import the composer (torch, transformers: ~4 s on 2 cores) and the audio renderer now,
+        so that neither the first page load nor the first Compose waits for them (music21 and
+        matplotlib load with the first score, after the first audio)."""
+        from tribute.rendering.score import find_mscore
+
+        self._options = {
+            "candidates": forms.config_has("candidates"),
+            "edit": edit_available(),
+            "pdf": find_mscore() is not None,
+        }
+        try:  # the audio pass's own imports (~0.3 s); without the render extra it says so later
+            import pyloudnorm  # noqa: F401
+            import soundfile  # noqa: F401
+        except ImportError:
+            pass
+
+    def ready(self, timeout_s: float | None = None) -> None:
+        """Wait until the composer is imported (the CLI prints the address after this)."""
+        self._warm.join(timeout_s)
 
     def info(self) -> dict:
         from tribute import __version__
-        from tribute.rendering.score import find_mscore
 
+        self.ready()
         return {
             "version": __version__,
             **self.catalog.to_json(),
-            "options": {
-                "candidates": forms.config_has("candidates"),
-                "edit": edit_available(),
-                "pdf": find_mscore() is not None,
-            },
+            "options": self._options,
             "limits": {
                 "upload_bytes": self.config.upload_bytes,
                 "max_queued": self.config.max_queued,
@@ -104,6 +125,8 @@ class Studio:
 
         _, entry, index = self.songs.entry(song)
         self.catalog.model(index.get("model") or "")
+        if request.n is not None and not 1 <= request.n <= forms.MAX_SONGS:
+            raise BadRequest(f"-n: 1 to {forms.MAX_SONGS} versions a job, got {request.n}")
         EditConfig(
             bars=parse_bars(request.bars),
             **{

@@ -2,11 +2,11 @@
 
 Compose: :class:`~tribute.composition.Composer` with the request's controls (its progress events
 streamed, its cancel honoured), then :func:`~tribute.rendering.render` in two passes so that the
-page can play a song before its score is engraved: first the WAV mix, the stems and the piano
-roll (~3 s for a 16-bar band song on 2 cores), then MusicXML, the SVG pages (verovio), a PDF
-where MuseScore 3 is installed, and the lead sheet (~1.5 s). Edit: :mod:`tribute.composition.edit`
-on a studio song, rendered the same way. Check: :mod:`tribute.studio.checkrun` in a child
-process.
+page can play a song before its score is engraved: first the WAV mix and the stems (the mix is
+their sum: one synthesis; ~3 s for a 16-bar band song on 2 cores), then the piano-roll PNG,
+MusicXML, the SVG pages (verovio), a PDF where MuseScore 3 is installed and the lead sheet.
+Edit: :mod:`tribute.composition.edit` on a studio song, rendered the same way. Check:
+:mod:`tribute.studio.checkrun` in a child process.
 
 The loaded model of the last job is kept (one model: a ``small`` model is ~20 MB, a ``base`` one
 hundreds), so composing again skips torch's import and the weights' load.
@@ -150,26 +150,26 @@ class Runner:
         from tribute.rendering import RenderConfig, render
         from tribute.rendering.score import find_mscore
 
-        if stage == "audio":
+        if stage == "audio":  # the mix is the sum of the stems: both cost one synthesis
             ctx.stage("rendering audio")
-            configs = [RenderConfig(wav=True, stems=True, pianoroll=True)]
-            configs.append(RenderConfig(pianoroll=True))  # when no synthesizer is installed
-        else:
+            config = RenderConfig(wav=True, stems=True)
+        else:  # the page draws its own piano roll: the PNG can wait for the score
             ctx.stage("engraving the score")
             formats = ("musicxml", "svg", "pdf") if find_mscore() else ("musicxml", "svg")
-            configs = [RenderConfig(score_formats=formats, lead_sheet=True)]
+            config = RenderConfig(score_formats=formats, lead_sheet=True, pianoroll=True)
         folder = self.songs.folder(job.id)
         midis = [folder / f"{e['stem']}.mid" for e in entries]
-        for config in configs:
-            try:
-                results = render(midis, folder / ".render" / stage, config)
-                break
-            except TributeError as exc:  # a missing synthesizer or engraver: say so, go on
-                for entry in entries:
-                    entry["rendering"]["warnings"].append(f"no {stage}: {exc}")
-                results = []
+        try:
+            results = render(midis, folder / ".render" / stage, config)
+        except TributeError as exc:  # a missing synthesizer or engraver: say so, go on
+            for entry in entries:
+                entry["rendering"]["warnings"].append(f"no {stage}: {exc}")
+            results = []
         for entry, result in zip(entries, results, strict=False):
             self._keep(folder, folder / ".render" / stage, result)
+            for empty in sorted((folder / ".render" / stage).glob("*/"), reverse=True):
+                if empty.is_dir() and not any(empty.iterdir()):
+                    empty.rmdir()  # the moved stems' folder; render.json stays as the record
             problems = [result.error] if result.error else result.warnings
             entry["rendering"]["warnings"] += problems
             entry["audio" if stage == "audio" else "rendered"] = True

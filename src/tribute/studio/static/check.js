@@ -65,7 +65,7 @@ export async function checkPage(main, info) {
       });
     } catch (error) { message.textContent = error.message; }
   } },
-  h("div", { class: "field" }, h("label", { for: "check-file" }, "Song (MIDI or MusicXML, ≤ ", bytes(info.limits.upload_bytes), ")"), file, status),
+  h("div", { class: "field" }, h("label", { for: "check-file" }, "Song (MIDI or MusicXML, ≤ ", bytes(info.limits.upload_bytes), ")"), h("span", {}, file, status)),
   h("div", { class: "field" }, h("label", {}, "Against"), present.length ? boxes : h("span", { class: "muted" }, "no corpus on disk")),
   h("div", { class: "submit" }, h("button", { type: "submit", class: "primary" }, "Check"), message));
   clear(main, h("section", { class: "panel" }, h("h2", {}, "Check a song"),

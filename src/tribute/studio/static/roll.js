@@ -11,6 +11,13 @@ const BOTTOM = 16; // px: bar numbers
 const DRUM_ROW = 7; // px per drum sound
 const MIN_BAR_PX = 28;
 
+// Track index → colour, in the PNG's order: pitched tracks with notes first, then drums.
+export function colours(data) {
+  const drawn = [...data.tracks.keys()].filter((i) => data.tracks[i].notes.length);
+  const order = [...drawn.filter((i) => !data.tracks[i].is_drum), ...drawn.filter((i) => data.tracks[i].is_drum)];
+  return new Map(order.map((track, n) => [track, COLOURS[n % COLOURS.length]]));
+}
+
 function layout(data, width, height) {
   const first = data.first_bar, last = data.last_bar + 1;
   const barPx = Math.max(MIN_BAR_PX, (width - 4) / (last - first));
@@ -52,8 +59,9 @@ function grid(L, data) {
 
 function notes(L, data, focus) {
   const shapes = [];
+  const colourOf = colours(data);
   data.tracks.forEach((track, index) => {
-    const colour = COLOURS[index % COLOURS.length];
+    const colour = colourOf.get(index);
     const faded = focus !== null && focus !== undefined && focus !== index;
     for (const [x0, x1, pitch] of track.notes) {
       if (x1 < L.first || x0 > L.last) continue;
@@ -71,19 +79,21 @@ function notes(L, data, focus) {
 }
 
 function highlights(L, runs) {
-  return runs.map((run) => {
+  return runs.map((run, i) => {
     const x0 = L.x(Math.max(run.from, L.first)), x1 = L.x(Math.min(run.to, L.last));
     return svg("g", { class: `run run-${run.level || "shared"}` },
       svg("rect", { x: x0, y: TOP, width: Math.max(2, x1 - x0), height: L.height - TOP - BOTTOM }),
       svg("title", {}, run.label || "shared run"),
-      svg("text", { x: x0 + 3, y: TOP + 12, class: "run-label" }, run.label || ""));
+      svg("text", { x: x0 + 3, y: TOP + 12 + 13 * i, class: "run-label" }, run.label || "")); // stacked
   });
 }
 
 export function legend(data) {
-  return h("ul", { class: "legend" }, data.tracks.map((track, index) => {
+  const colourOf = colours(data);
+  return h("ul", { class: "legend" }, [...colourOf.keys()].map((index) => {
+    const track = data.tracks[index];
     const swatch = h("span", { class: "swatch" });
-    swatch.style.background = COLOURS[index % COLOURS.length]; // CSSOM: allowed by the page's CSP
+    swatch.style.background = colourOf.get(index); // CSSOM: allowed by the page's CSP
     return h("li", {}, swatch,
       `${track.name} (${track.is_drum ? "drums" : `program ${track.program}`}, ${track.notes.length} notes)`);
   }));

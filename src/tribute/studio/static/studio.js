@@ -60,9 +60,10 @@ function modelCard(model) {
 }
 
 function uploadField(name) {
-  const hidden = h("input", { type: "hidden", name });
   const status = h("span", { class: "muted upload-status" });
-  const file = h("input", { type: "file", accept: ".mid,.midi,.kar,.rmi,.musicxml,.xml,.mxl", "aria-label": name,
+  const hidden = h("input", { type: "hidden", name });
+  hidden.keep = (id) => { hidden.value = id; status.textContent = `the earlier request's file (upload ${id})`; };
+  const file = h("input", { type: "file", id: `f-${name}`, accept: ".mid,.midi,.kar,.rmi,.musicxml,.xml,.mxl",
     onchange: async () => {
       hidden.value = "";
       if (!file.files.length) { status.textContent = ""; return; }
@@ -121,8 +122,9 @@ function collect(form) {
 function fill(form, request) {
   for (const [key, value] of Object.entries(request)) {
     const element = form.elements[key];
-    if (!element || key === "model" || element.type === "hidden") continue;
-    if (element.type === "checkbox") element.checked = Boolean(value);
+    if (!element || key === "model" || key === "against") continue;
+    if (element.type === "hidden") element.keep(value);
+    else if (element.type === "checkbox") element.checked = Boolean(value);
     else element.value = value;
   }
   for (const box of form.querySelectorAll("input[name=against]")) box.checked = (request.against || []).includes(box.value);
@@ -145,6 +147,11 @@ function composeForm(model, onJob) {
   } },
   h("fieldset", {}, h("legend", {}, "Model"), h("div", { class: "field" }, h("label", { for: "f-model" }, "Model"), select), modelCard(model)),
   groups, h("div", { class: "submit" }, h("button", { type: "submit", class: "primary", id: "compose-button" }, "Compose"), message));
+  const corporaHere = model.corpora.some((id) => (info.corpora.find((c) => c.id === id) || {}).present);
+  if (!corporaHere) { // the guard needs them: off by default, and the page says why
+    form.elements.guard.checked = false;
+    form.elements.guard.after(h("span", { class: "muted" }, " off: the model's training corpora are not on this machine"));
+  }
   return form;
 }
 
@@ -192,7 +199,7 @@ async function composeView(main, params) {
   const side = h("div", { class: "side-column" });
   const showJob = (job) => {
     const panel = jobPanel(job.id, { onAudio: (songs) => {
-      if (location.hash.startsWith("#/") && document.getElementById("job") === panel) location.hash = `#/song/${songs[0]}`;
+      if (panel.isConnected) location.hash = `#/song/${songs[0]}`; // still watching this job
     } });
     clear(side, panel, recentSongs());
   };
@@ -249,6 +256,7 @@ async function route() {
   const view = parts[0] || "compose";
   for (const link of document.querySelectorAll("nav a")) link.classList.toggle("active", link.dataset.view === view || (view === "song" && link.dataset.view === "songs"));
   showAlert("");
+  queueCount();
   try {
     if (view === "song" && parts[1]) await songPage(main, parts[1], info, (hash) => { location.hash = hash; });
     else if (view === "songs") await songsView(main);
