@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -138,6 +141,32 @@ def test_incremental_rebuild_reuses_the_cache_and_picks_up_changes(tmp_path):
     assert third.report()["cache_hits"] == 4
     assert len(third) == 5
     assert len(list((out / "scores").iterdir())) == 5  # stale score removed
+
+
+def test_a_damaged_cache_is_rebuilt_not_fatal(tmp_path):
+    src = tmp_path / "src"
+    for seed in range(3):
+        write_song(src / f"s{seed}.mid", seed)
+    quiet([src], tmp_path / "out")
+    (database,) = (tmp_path / "cache" / "ingest").glob("*.sqlite")
+    database.write_bytes(b"this is not a database" * 100)
+    database.with_name(database.name + "-wal").unlink(missing_ok=True)
+    subprocess.run(  # a fresh process: this one keeps its connection to the old file
+        [sys.executable, "-c", REBUILD, str(src), str(tmp_path / "out2")],
+        check=True,
+        env={**os.environ, "TRIBUTE_CACHE_DIR": str(tmp_path / "cache")},
+    )
+    again = Corpus.open(tmp_path / "out2")
+    assert len(again) == 3 and again.report()["cache_hits"] == 0
+    third = quiet([src], tmp_path / "out3", workers=1)
+    assert len(third) == 3
+
+
+REBUILD = """
+import sys
+from tribute.corpus import BuildConfig, build
+build([sys.argv[1]], sys.argv[2], BuildConfig(workers=1), progress=False)
+"""
 
 
 def test_corpus_files_round_trip(tmp_path):

@@ -8,14 +8,17 @@ minimum of shared informative n-grams:
 - an n-gram in at most ``rare_df`` pieces counts 1, one in more counts ``rare_df / df`` (a
   stock riff in 400 pieces counts 0.04), one in more than ``max_df`` pieces counts 0;
 - an n-gram of at most two distinct intervals (a repeated note, a repeated note with one step,
-  a trill, a chromatic run) counts 0 wherever it occurs;
+  a trill, a chromatic run) counts 0 wherever it occurs: :func:`melody_grams` leaves it out;
 - two pieces must share at least ``min_shared`` n-grams that count.
 
 Candidate pairs come from a vectorized inverted n-gram index, not from all pairs. Families are
 then built by complete linkage: pairs are merged from the closest down, and two families join
 only when every member of one is close to every member of the other, so A~B and B~C never put
 A and C together unless A~C. (The previous union-find over unweighted Jaccard ≥ 0.2 chained 647
-pieces of 221 artists of one scrape into one family through repeated notes and stock riffs.)
+pieces of 221 artists of one scrape into one family through repeated notes and stock riffs; on
+music21's Bach chorales its largest family, 26 pieces, mixed several hymn tunes where complete
+linkage keeps the 9 settings of the Passion chorale; on 400 folk files, 44 children's songs
+built on the same few notes became one family, now at most 6 pieces share one.)
 
 Splits then assign whole families, so a song and its re-encodings never sit on both sides of a
 train/test line — on the music21 Bach chorales the standard split leaks 13 of 77 test pieces
@@ -25,7 +28,6 @@ to, or titled like a piece of another (one hop, never through a chain).
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import re
 from collections import Counter, defaultdict
@@ -36,7 +38,6 @@ import numpy as np
 from symusic import Score
 
 from tribute.music import melody_tokens, ngram_hashes
-from tribute.music.melody import MAX_INTERVAL
 
 NGRAM = 6
 JACCARD = 0.2  # weighted Jaccard of two members of one family, at least
@@ -66,31 +67,37 @@ _GENERIC_TITLES = {
 
 @dataclass(frozen=True)
 class FamilyConfig:
-    ngram: int = NGRAM
-    jaccard: float = JACCARD
-    use_titles: bool = True
-    rare_df: int = RARE_DF
-    max_df: int = MAX_POSTING
-    min_shared: int = MIN_SHARED
+    ngram: int = NGRAM  # melody interval n-grams
+    jaccard: float = JACCARD  # weighted Jaccard two close pieces reach, at least
+    use_titles: bool = True  # a shared specific title makes two pieces close too
+    rare_df: int = RARE_DF  # document frequency up to which an n-gram counts fully
+    max_df: int = MAX_POSTING  # document frequency beyond which it counts nothing
+    min_shared: int = MIN_SHARED  # n-grams that count, shared by two close pieces
 
 
 def melody_grams(score: Score, lead_track: int | None, n: int = NGRAM) -> np.ndarray:
-    """Sorted unique interval n-gram hashes of a piece's melody."""
-    return np.unique(ngram_hashes(melody_tokens(score, lead_track, rhythm=False), n))
+    """Sorted unique hashes of a piece's informative melody interval n-grams: those of at most
+    two distinct intervals (a repeated note, a repeated note with one step, a trill, a
+    chromatic run — formulas any song may hold) are left out."""
+    tokens = melody_tokens(score, lead_track, rhythm=False)
+    hashes = ngram_hashes(tokens, n)
+    if not len(hashes):
+        return hashes
+    hashes = np.sort(hashes[informative_windows(tokens, n)])
+    return hashes[np.r_[True, hashes[1:] != hashes[:-1]]] if len(hashes) else hashes
 
 
-@functools.lru_cache(maxsize=4)
-def formula_grams(n: int) -> np.ndarray:
-    """Sorted hashes of the uninformative interval n-grams: those of at most two distinct
-    interval tokens (a repeated note, a repeated note with one step, a trill, a chromatic run)
-    — for n = 6, 97 + C(97, 2)·62 ≈ 2.9·10⁵ of the 97⁶ ≈ 8·10¹¹ possible."""
-    tokens = np.arange(2 * MAX_INTERVAL + 1, dtype=np.int64)
-    low, high = np.triu_indices(len(tokens), k=1)
-    patterns = (np.arange(1, 2**n - 1)[:, None] >> np.arange(n)) & 1  # both values used
-    rows = np.where(patterns[None, :, :], high[:, None, None], low[:, None, None])
-    rows = np.concatenate([rows.reshape(-1, n), np.repeat(tokens[:, None], n, axis=1)])
-    # One sequence of all rows; each row's n-gram is the window starting at row·n.
-    return np.unique(ngram_hashes(rows.reshape(-1), n)[::n])
+def informative_windows(tokens: np.ndarray, n: int) -> np.ndarray:
+    """Mask of the length-``n`` windows of ``tokens`` holding at least three distinct values:
+    some value lies strictly between the window's minimum and maximum. (``n`` shifted slices:
+    ~4x faster than reducing a sliding-window view at band-song lengths.)"""
+    count = len(tokens) - n + 1
+    shifted = [tokens[k : k + count] for k in range(n)]
+    low, high = np.minimum.reduce(shifted), np.maximum.reduce(shifted)
+    between = np.zeros(count, dtype=bool)
+    for column in shifted:
+        between |= (column > low) & (column < high)
+    return between
 
 
 def normalize_title(title: str) -> str:
@@ -122,10 +129,11 @@ def similar_pairs(
     owners = np.repeat(np.arange(n, dtype=np.int64), sizes)
     order = np.lexsort((owners, values))
     values, owners = values[order], owners[order]
-    weight = _entry_weights(values, config)
+    weight, shared_by = _entry_weights(values, config)
     totals = np.bincount(owners, weights=weight, minlength=n)
-    counted = weight > 0
-    values, owners, weight = values[counted], owners[counted], weight[counted]
+    # Only n-grams that count and that more than one piece holds can propose a pair.
+    pairing = (weight > 0) & (shared_by > 1)
+    values, owners, weight = values[pairing], owners[pairing], weight[pairing]
 
     codes, shares = [], []
     position = np.arange(len(values) - 1)
@@ -150,15 +158,14 @@ def similar_pairs(
     )
 
 
-def _entry_weights(values: np.ndarray, config: FamilyConfig) -> np.ndarray:
-    """Weight of every entry of the sorted n-gram column: 1 up to ``rare_df`` pieces, then
-    rare_df / df, 0 beyond ``max_df`` pieces or for a formula n-gram."""
+def _entry_weights(values: np.ndarray, config: FamilyConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Weight and document frequency of every entry of the sorted n-gram column: weight 1 up
+    to ``rare_df`` pieces, then rare_df / df, 0 beyond ``max_df`` pieces."""
     starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
     df = np.diff(np.r_[starts, len(values)])
     weight = np.minimum(1.0, config.rare_df / df)
     weight[df > config.max_df] = 0.0
-    weight[np.isin(values[starts], formula_grams(config.ngram), assume_unique=True)] = 0.0
-    return np.repeat(weight, df)
+    return np.repeat(weight, df), np.repeat(df, df)
 
 
 def title_pairs(titles: Sequence[str]) -> list[tuple[int, int]]:

@@ -29,7 +29,8 @@ class LabelRules:
                 labels[key] = folder
         if self.name_pattern:
             labels.update(match_name(self.name_pattern, path.stem))
-        labels.update(self.manifest.get(str(path.resolve()), {}))
+        if self.manifest:  # resolving costs a system call per path component
+            labels.update(self.manifest.get(str(path.resolve()), {}))
         return labels
 
     def to_json(self) -> dict:

@@ -14,7 +14,7 @@ so that symusic can read it:
 - junk between chunks is skipped to the next ``MTrk``; the header's track count is corrected.
 
 Every repair kind gives one warning line starting ``repaired:`` ("repaired: 12 data bytes out
-of range clipped to 127"). Pure Python (~5 ms for a 1,700-note band song), so it only runs
+of range clipped to 127"). Pure Python (~5-10 ms for a 1,600-note band song), so it only runs
 after the fast path failed. :func:`gunzip` unpacks gzip-compressed files (a scrape held five).
 """
 

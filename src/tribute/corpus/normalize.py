@@ -43,7 +43,8 @@ def normalize(raw: RawPiece, config: NormalizeConfig = NormalizeConfig()) -> tup
         if warning.startswith("skip: "):
             raise SkipFile(warning[len("skip: ") :])
     warnings = list(raw.warnings)
-    score = raw.score.copy()
+    # Resampling makes the copy that the steps below change (the raw score stays as it was).
+    score = raw.score.resample(config.ticks_per_quarter, min_dur=1)
     score.tracks = [t for t in score.tracks if t.note_num() > 0]
     if not score.tracks:
         raise SkipFile("no notes")
@@ -53,14 +54,37 @@ def normalize(raw: RawPiece, config: NormalizeConfig = NormalizeConfig()) -> tup
         warnings.append(f"{len(tracks)} tracks: kept the {config.max_tracks} with the most notes")
         score.tracks = [tracks[i] for i in sorted(kept[: config.max_tracks])]
     _clamp_tempos(score, config, warnings)
-    score = score.resample(config.ticks_per_quarter, min_dur=1)
-    _cap_length(score, config, warnings)
+    seconds = _cap_length(score, config, warnings)
     n_notes = score.note_num()
     if n_notes > config.max_notes:
         raise SkipFile(f"{n_notes} notes: more than the {config.max_notes} a song may have")
     if n_notes < config.min_notes:
         raise SkipFile(f"only {n_notes} notes (fewer than {config.min_notes})")
+    notes = [track.notes.numpy() for track in score.tracks]  # once: records and hash share it
+    tracks, lead = _tracks_and_lead(score, notes)
+    ts = score.time_signatures[0] if score.time_signatures else None
+    meta = SongMeta(
+        id="",
+        title=raw.title,
+        source="",
+        format=raw.format,
+        key=raw.key,
+        content_hash=content_hash(score, notes),
+        tempo_qpm=round(float(score.tempos[0].qpm), 2) if score.tempos else 120.0,
+        time_signature=f"{ts.numerator}/{ts.denominator}" if ts else "4/4",
+        duration_s=round(float(seconds), 3),
+        duration_beats=round(score.end() / config.ticks_per_quarter, 3),
+        n_notes=int(n_notes),
+        tracks=tracks,
+        lead_track=lead,
+        warnings=warnings,
+    )
+    return score, meta
 
+
+def _tracks_and_lead(score: Score, notes: list[dict]) -> tuple[list[TrackInfo], int | None]:
+    """Band roles, a distinct program per pitched track (set on ``score``), the track records
+    and the lead track's index; ``notes``: each track's note arrays."""
     taken: set[int] = set()
     roles = []
     for track in score.tracks:
@@ -68,10 +92,9 @@ def normalize(raw: RawPiece, config: NormalizeConfig = NormalizeConfig()) -> tup
         if not track.is_drum:
             track.program = distinct_program(track.program, taken)
             taken.add(track.program)
-    lead = pick_lead_track(score.tracks, roles)
     tracks = []
-    for track, role in zip(score.tracks, roles, strict=True):
-        pitches = track.notes.numpy()["pitch"]
+    for track, role, arrays in zip(score.tracks, roles, notes, strict=True):
+        pitches = arrays["pitch"]
         tracks.append(
             TrackInfo(
                 name=track.name,
@@ -83,24 +106,7 @@ def normalize(raw: RawPiece, config: NormalizeConfig = NormalizeConfig()) -> tup
                 pitch_max=int(pitches.max()),
             )
         )
-    ts = score.time_signatures[0] if score.time_signatures else None
-    meta = SongMeta(
-        id="",
-        title=raw.title,
-        source="",
-        format=raw.format,
-        key=raw.key,
-        content_hash=content_hash(score),
-        tempo_qpm=round(float(score.tempos[0].qpm), 2) if score.tempos else 120.0,
-        time_signature=f"{ts.numerator}/{ts.denominator}" if ts else "4/4",
-        duration_s=round(float(score.to("second").end()), 3),
-        duration_beats=round(score.end() / config.ticks_per_quarter, 3),
-        n_notes=int(n_notes),
-        tracks=tracks,
-        lead_track=lead,
-        warnings=warnings,
-    )
-    return score, meta
+    return tracks, pick_lead_track(score.tracks, roles)
 
 
 def _clamp_tempos(score: Score, config: NormalizeConfig, warnings: list[str]) -> None:
@@ -116,11 +122,12 @@ def _clamp_tempos(score: Score, config: NormalizeConfig, warnings: list[str]) ->
     score.tempos = clamped[:1] + [t for a, t in itertools.pairwise(clamped) if t.qpm != a.qpm]
 
 
-def _cap_length(score: Score, config: NormalizeConfig, warnings: list[str]) -> None:
+def _cap_length(score: Score, config: NormalizeConfig, warnings: list[str]) -> float:
+    """Cut ``score`` at ``max_minutes``; its length in seconds, after the cut."""
     max_seconds = config.max_minutes * 60
     seconds = score.to("second").end()
     if seconds <= max_seconds:
-        return
+        return seconds
     # Tick of the cap: the tempo map is piecewise constant, walk it.
     tick, elapsed, qpm = 0, 0.0, 120.0
     events = list(score.tempos) or [Tempo(0, 120.0)]
@@ -133,16 +140,24 @@ def _cap_length(score: Score, config: NormalizeConfig, warnings: list[str]) -> N
     clipped = score.clip(0, end_tick, clip_end=True)
     score.tracks = [t for t in clipped.tracks if t.note_num() > 0]
     warnings.append(f"{seconds / 60:.0f} minutes long: truncated at {config.max_minutes:g}")
+    return score.to("second").end()
 
 
-def content_hash(score: Score) -> str:
-    """Hash of the normalized notes, independent of track order, names and tempo."""
+def content_hash(score: Score, notes: list[dict] | None = None) -> str:
+    """Hash of the normalized notes, independent of track order, names and tempo. ``notes``:
+    each track's note arrays, when the caller already has them."""
+    arrays = notes if notes is not None else [t.notes.numpy() for t in score.tracks]
     digest = hashlib.sha256()
-    keyed = sorted(score.tracks, key=lambda t: (t.is_drum, t.program, t.note_num()))
-    for track in keyed:
-        notes = track.notes.numpy()
-        order = np.lexsort((notes["pitch"], notes["time"]))
+    keyed = sorted(
+        zip(score.tracks, arrays, strict=True),
+        key=lambda pair: (pair[0].is_drum, pair[0].program, pair[0].note_num()),
+    )
+    for track, columns in keyed:
+        order = np.lexsort((columns["pitch"], columns["time"]))
         digest.update(bytes([int(track.is_drum), int(track.program)]))
-        for column in ("time", "duration", "pitch"):
-            digest.update(np.ascontiguousarray(notes[column][order], dtype=np.int64).tobytes())
+        # The time, duration and pitch columns one after another, as int64: one update.
+        packed = np.empty((3, len(order)), dtype=np.int64)
+        for row, column in enumerate(("time", "duration", "pitch")):
+            packed[row] = columns[column][order]
+        digest.update(packed.tobytes())
     return digest.hexdigest()
