@@ -67,10 +67,14 @@ ARMS = {
     "tiny-lr4e-3": {"preset": "tiny", "lr": 4e-3, "seq_len": 256},
     "tiny-aug0": {"preset": "tiny", "lr": 2e-3, "seq_len": 256, "augment": 0},
     "tiny-harmony": {"preset": "tiny", "lr": 2e-3, "seq_len": 256, "harmony": True},
-    "tiny-infill25": {"preset": "tiny", "lr": 2e-3, "seq_len": 256, "harmony": True,
-                      "infill": 0.25},
-    "tiny-infill50": {"preset": "tiny", "lr": 2e-3, "seq_len": 256, "harmony": True,
-                      "infill": 0.5},
+    "tiny-infill25": {
+        "preset": "tiny",
+        "lr": 2e-3,
+        "seq_len": 256,
+        "harmony": True,
+        "infill": 0.25,
+    },
+    "tiny-infill50": {"preset": "tiny", "lr": 2e-3, "seq_len": 256, "harmony": True, "infill": 0.5},
     "mini": {"preset": "mini", "lr": 1.5e-3, "seq_len": 256},
 }
 HELD_OUT_PIECES = 200  # genre test pieces scored per arm (seeded sample)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 PREFIX = "builtin:"
+BASE = PREFIX + "music21-mini"  # the base model the demo and the error messages point to
 ROOT = Path(__file__).parent / "models"
 CARD = "MODEL_CARD.md"
 

@@ -24,7 +24,9 @@ def register(subparsers) -> None:
     p.add_argument("artist_corpus")
     p.add_argument("--out", required=True)
     p.add_argument("--style", help="the artist's name (style token; default artist)")
-    p.add_argument("--preset", choices=("tiny", "mini", "small", "base", "large"), help="default small")
+    p.add_argument(
+        "--preset", choices=("tiny", "mini", "small", "base", "large"), help="default small"
+    )
     p.add_argument("--pretrain-steps", type=int, help="M0's budget (default 300)")
     p.add_argument(
         "--finetune-epochs", type=float, help="M2's maximum epochs (early-stopped; default 8)"

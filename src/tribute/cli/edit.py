@@ -8,7 +8,7 @@ import argparse
 EDIT_EXAMPLES = """examples:
   tribute edit models/queen song-03.mid --bars 9-16 --out edits/          # every part
   tribute edit models/queen song-03.mid --bars 9-16 --parts bass -n 3 --out edits/
-  tribute edit builtin:base my_song.mid --parts drums,guitar --out edits/  # the whole song
+  tribute edit builtin:music21-mini my_song.mid --parts drums,guitar --out edits/  # the whole song
 """
 ACCOMPANY_EXAMPLES = """examples:
   tribute accompany models/queen melody.mid --instruments drums,bass,guitar,keys --out band/

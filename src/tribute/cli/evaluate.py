@@ -60,6 +60,13 @@ def register(subparsers) -> None:
         help="2-bar prompts per group (training, held-out) for the extraction "
         "test P6 (default 16; quick 4)",
     )
+    parser.add_argument(
+        "--candidates",
+        type=int,
+        metavar="K",
+        help="each generated piece the best of K by style score, as compose --candidates "
+        "keeps (default 1; no guard, so P4/P5 show what selection does to copying)",
+    )
     parser.add_argument("--out", required=True, metavar="DIR", help="report folder")
     parser.set_defaults(func=run)
 
@@ -69,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     from tribute.evaluation import EvaluateConfig, evaluate
 
     config = EvaluateConfig(
-        **given(args, "n", "quick", "style", "bars", "seed", "batch_size", "prompts")
+        **given(args, "n", "quick", "style", "bars", "seed", "batch_size", "prompts", "candidates")
     )
     result = evaluate(args.model, args.artist, args.genre, args.out, config)
     for c in result.criteria:

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from symusic import Note, Score, Track
 
+from tribute.builtin import BASE
 from tribute.composition.controls import Controls
 from tribute.composition.lineup import DRUMS, Part, parse_lineup
 from tribute.composition.record import SongRecord, jsonable
@@ -134,7 +135,7 @@ class Editor:
         if not tokenizer.settings.infill:
             raise TributeError(
                 f"{style_model.path} has no infill tokens (it was trained before editing "
-                "existed); use builtin:base, or pretrain/fine-tune a model with this tribute"
+                f"existed); use {BASE}, or pretrain/fine-tune a model with this tribute"
             )
         styles = resolve_style(tokenizer, config.style, style_model.default_style)
         editor = cls(style_model, config, TokenTable.of(tokenizer), styles)

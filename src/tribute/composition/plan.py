@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from tribute.builtin import BASE
 from tribute.composition.controls import FREE_CHORD, NO_CHORD, Controls, Section
 from tribute.composition.lineup import Part
 from tribute.composition.sampler import SectionPlan
@@ -109,7 +110,7 @@ def _chord_ids(tokenizer: MusicTokenizer, controls: Controls) -> list[int | None
     if not tokenizer.settings.harmony:
         raise TributeError(
             "this model has no chord tokens (it was trained before harmony tokens existed); "
-            "use builtin:base, or pretrain/fine-tune a model with this tribute to use --chords"
+            f"use {BASE}, or pretrain/fine-tune a model with this tribute to use --chords"
         )
     return [
         None

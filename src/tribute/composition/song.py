@@ -222,6 +222,21 @@ class Composer:
             for i in indices
         ]
 
+    def best_of(self, seeds: list[int]) -> list[Candidate]:
+        """One song per seed, each the most artist-like (lowest style bits) of ``candidates``
+        samples (seeds ``seed + k · CANDIDATE_SEED_STEP``); no guard — for measuring what
+        selection does (``tribute evaluate --candidates``)."""
+        k = self.config.candidates
+        made, _ = self._generate_all([s + j * CANDIDATE_SEED_STEP for s in seeds for j in range(k)])
+        if k == 1 or self.scorer is None:
+            return made
+        for candidate, style in zip(made, self.scorer.score([c.score for c in made]), strict=True):
+            candidate.style = style
+        return [
+            min(made[i * k : (i + 1) * k], key=lambda c: c.style.style_bits)
+            for i in range(len(seeds))
+        ]
+
     def _generate_all(self, seeds: list[int]) -> tuple[list[Candidate], int]:
         """Candidates for every seed, ``batch_size`` rows at a time."""
         made: list[Candidate] = []

@@ -50,10 +50,13 @@ class EvaluateConfig:
     batch_size: int = 8
     permutations: int | None = None  # C2ST permutation null (default 100; quick 20)
     prompts: int | None = None  # 2-bar prompts per group for P6 (default 16; quick 4)
+    candidates: int = 1  # each M2 piece the best of this many by style score (no guard)
 
     def __post_init__(self) -> None:
         if self.n < 1 or self.batch_size < 1:
             raise TributeError("-n and --batch-size must be at least 1")
+        if self.candidates < 1:
+            raise TributeError("--candidates must be at least 1")
         if self.bars is not None and self.bars < 1:
             raise TributeError("--bars must be at least 1")
 
@@ -161,26 +164,43 @@ def median_bars(songs: Sequence[Song]) -> int:
 
 
 def generate(
-    model, style: str | None, n: int, bars: int, seed: int, batch_size: int, prefix: str, log=print
+    model,
+    style: str | None,
+    n: int,
+    bars: int,
+    seed: int,
+    batch_size: int,
+    prefix: str,
+    log=print,
+    candidates: int = 1,
 ) -> list[Song]:
     """``n`` pieces of ``bars`` bars from a loaded model, as normalized Songs (roles and lead
-    track as ingestion gives them)."""
+    track as ingestion gives them); each the best of ``candidates`` by style score."""
     from tribute.composition import ComposeConfig, Composer, Controls, parse_form
     from tribute.originality import song_from_score
 
     composer = Composer.open(
         model,
         Controls(form=parse_form(None, bars)),
-        ComposeConfig(n=n, style=style, seed=seed, guard=False, batch_size=batch_size),
+        ComposeConfig(
+            n=n,
+            style=style,
+            seed=seed,
+            guard=False,
+            batch_size=batch_size,
+            candidates=candidates,
+            style_score=candidates > 1,
+        ),
         log=log,
     )
     songs = []
-    for first in range(0, n, batch_size):
-        seeds = list(range(seed + first, seed + min(n, first + batch_size)))
-        candidates, _ = composer.generate(seeds)
+    per_call = max(1, batch_size // candidates)
+    for first in range(0, n, per_call):
+        seeds = list(range(seed + first, seed + min(n, first + per_call)))
+        kept = composer.best_of(seeds)
         songs += [
             song_from_score(c.score, f"{prefix}-{s - seed + 1:03d}")
-            for s, c in zip(seeds, candidates, strict=True)
+            for s, c in zip(seeds, kept, strict=True)
         ]
         log(f"  {prefix}: {len(songs)}/{n} pieces")
     return songs
@@ -269,8 +289,23 @@ def evaluate(
         f"{len(inputs.genre)} genre songs"
         + (" — quick run, relaxed thresholds" if config.quick else "")
     )
-    log("generating with the model (M2)")
-    generated = generate(inputs.m2, m2_style, n, bars, config.seed, config.batch_size, "M2", log)
+    log(
+        "generating with the model (M2)"
+        + (f", best of {config.candidates} by style score" if config.candidates > 1 else "")
+    )
+    began = time.perf_counter()
+    generated = generate(
+        inputs.m2,
+        m2_style,
+        n,
+        bars,
+        config.seed,
+        config.batch_size,
+        "M2",
+        log,
+        candidates=config.candidates,
+    )
+    generation_s = time.perf_counter() - began
     m0_songs = None
     if inputs.m0 is not None:
         log(f"generating with its base model M0 ({inputs.m0.path})")
@@ -308,6 +343,8 @@ def evaluate(
             "n": n,
             "bars": bars,
             "seed": config.seed,
+            "candidates": config.candidates,
+            "seconds_per_piece": round(generation_s / n, 2),
             "warnings": inputs.warnings,
             "nll": nll,
             "extraction": extracted,

@@ -116,6 +116,11 @@ class MusicTokenizer:
     styles: list[str] = field(default_factory=list)
     path: Path | None = field(default=None, compare=False)  # folder it was loaded from/saved to
 
+    def __post_init__(self) -> None:
+        # len(miditok) walks the BPE vocabulary (~2 ms) and building a token table asks it
+        # thousands of times; the MidiTok vocabulary never changes once it is built.
+        self._music_vocab_size = len(self.miditok)
+
     # ---------------------------------------------------------------- construction and files
 
     @classmethod
@@ -214,7 +219,7 @@ class MusicTokenizer:
 
     @property
     def music_vocab_size(self) -> int:
-        return len(self.miditok)
+        return self._music_vocab_size
 
     @property
     def controls(self) -> ControlVocab:
