@@ -75,10 +75,14 @@ def test_cli_pretrain_tiny(corpus, tmp_path, capsys):
         == 0
     )
     printed = capsys.readouterr().out
-    for quantity in ("parameters", "tokens/step", "tokens/epoch", "estimated"):
+    for quantity in ("parameters", "tokens/step", "tokens/epoch", "estimated", "one epoch ≈"):
         assert quantity in printed
+    # Preparation is timed: the vocabulary, each split's tokens, the whole of it.
+    assert "vocabulary of" in printed and " s\n" in printed and "data ready" in printed
+    assert "tokenized train" in printed and "validation tokens:" in printed
     record = json.loads((out / "training.json").read_text())
     assert record["result"]["steps"] == 8 and len(record["result"]["history"]) == 2
+    assert record["result"]["full_val_loss"] > 0
     assert record["styles"] == ["genre=pop", "genre=rock"]
     for name in (
         "config.json",
@@ -306,3 +310,24 @@ def test_library_error_for_missing_corpus(tmp_path):
 
     with pytest.raises(TributeError):
         pretrain(tmp_path / "nothing", tmp_path / "o", PretrainConfig(preset="tiny"))
+
+
+def test_full_validation_scores_every_validation_token_once(corpus, tmp_path):
+    """With windows longer than every piece, the full validation loss is the token-weighted
+    mean of each whole piece's own loss (BOS + styles + its tokens + EOS, prompt unscored)."""
+    tokenizer, _, val_data = _data(corpus, tmp_path / "tok")
+    model = build_model("tiny", tokenizer.vocab_size).eval()
+    longest = int(val_data.piece_len.max())
+    seq_len = longest + 8
+    nats = tokens = 0.0
+    with torch.no_grad():
+        for piece in range(len(val_data)):
+            ids, labels = val_data.window(piece, 0, seq_len)
+            n = int((labels[1:] != -100).sum())
+            loss = model(
+                input_ids=torch.from_numpy(ids)[None], labels=torch.from_numpy(labels)[None]
+            ).loss
+            nats, tokens = nats + float(loss) * n, tokens + n
+    assert tokens > val_data.n_tokens  # every token (and each piece's EOS) counted
+    full = loop.full_validation_loss(model, val_data, seq_len)
+    assert full == pytest.approx(nats / tokens, rel=1e-5)

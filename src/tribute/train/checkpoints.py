@@ -265,9 +265,11 @@ def _export(
     result: TrainResult,
     record: dict,
     fingerprint: str,
+    final_validation=None,
 ) -> None:
     """The final model and ``training.json`` into ``out_dir`` (the best-validation weights if
-    ``restore_best`` and they beat the last ones)."""
+    ``restore_best`` and they beat the last ones). ``final_validation(model)``, when given, is
+    the exported weights' loss over the whole validation split (``result.full_val_loss``)."""
     best = out_dir / CHECKPOINTS / "best"
     use_best = (
         config.restore_best
@@ -286,7 +288,12 @@ def _export(
             from safetensors.torch import load_file
 
             state_dict = load_file(best / "model.safetensors")
-        _save_pretrained(accelerator.unwrap_model(model), out_dir, state_dict)
+        unwrapped = accelerator.unwrap_model(model)
+        _save_pretrained(unwrapped, out_dir, state_dict)
+        if final_validation is not None:
+            if use_best and not (best / ADAPTER_WEIGHTS).is_file():
+                unwrapped.load_state_dict(state_dict, strict=False)  # tied head: not stored
+            result.full_val_loss = final_validation(unwrapped)
         full = {
             **record,
             "result": result.to_json(),

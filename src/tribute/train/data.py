@@ -21,6 +21,8 @@ import hashlib
 import json
 import os
 import shutil
+import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from multiprocessing import get_context
@@ -28,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 from symusic import Score
+from tqdm.auto import tqdm
 
 from tribute.corpus.store import Corpus
 from tribute.errors import TributeError
@@ -191,12 +194,14 @@ def load_split(
     tokenizer_dir: Path | None = None,
     *,
     augmented: bool | None = None,
+    log: Callable | None = None,
 ) -> TokenData | None:
     """Tokenize (or load from cache) one corpus split; None if the split has no usable songs.
 
     ``tokenizer_dir`` is the saved tokenizer worker processes load (default: the folder the
     tokenizer was loaded from or saved to; without one, tokenization runs in this process).
-    ``augmented`` defaults to True for the training split only.
+    ``augmented`` defaults to True for the training split only. ``log`` hears what is
+    tokenized and how long it took (a progress bar shows on a terminal).
     """
     metas = corpus.split(split)
     if not metas:
@@ -221,9 +226,17 @@ def load_split(
             for i, m in enumerate(metas)
             for c in range(copies + 1)
         ]
-        results = _encode_all(jobs, tokenizer, tokenizer_dir or tokenizer.path, settings)
+        began = time.perf_counter()
+        results = _encode_all(
+            jobs, tokenizer, tokenizer_dir or tokenizer.path, settings, f"tokenize {split}", log
+        )
         styles = [tokenizer.styles_of(metas[i].labels) for (_, i, _, _) in jobs]
         _write_cache(folder, results, styles, tokenizer, key)
+        if log is not None:
+            log(
+                f"tokenized {split}: {len(jobs):,} pieces ({len(metas):,} songs × {copies + 1}) "
+                f"in {time.perf_counter() - began:,.0f} s; cached for the next run"
+            )
     data = _open_cache(folder, tokenizer)
     if augmented and tokenizer.settings.infill and settings.infill_rate > 0:
         data.infill = InfillWindows.of(tokenizer, settings.infill_rate)
@@ -259,18 +272,41 @@ def _encode_job(job: tuple[str, int, int, int]) -> tuple[np.ndarray, np.ndarray]
 
 
 def _encode_all(
-    jobs: list, tokenizer: MusicTokenizer, tokenizer_dir: Path | None, settings: DataConfig
+    jobs: list,
+    tokenizer: MusicTokenizer,
+    tokenizer_dir: Path | None,
+    settings: DataConfig,
+    label: str,
+    log: Callable | None,
 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    workers = settings.workers or os.cpu_count() or 1
+    workers = settings.workers or len(os.sched_getaffinity(0)) or 1
     # A pool's start-up (~3 s) outweighs small jobs; without a saved tokenizer there is none.
     if workers <= 1 or len(jobs) < 64 or tokenizer_dir is None:
-        _init_worker(tokenizer, settings.to_json())
-        return [_encode_job(job) for job in jobs]
-    init_args = (str(tokenizer_dir), settings.to_json())
-    with ProcessPoolExecutor(
-        workers, mp_context=get_context("spawn"), initializer=_init_worker, initargs=init_args
-    ) as pool:
-        return list(pool.map(_encode_job, jobs, chunksize=max(1, len(jobs) // (8 * workers))))
+        workers = 1
+    if log is not None and len(jobs) >= 64:
+        log(f"{label}: {len(jobs):,} pieces on {workers} process{'es' * (workers > 1)}")
+    # On a terminal only (disable=None): a log file gets the summary line instead.
+    bar = tqdm(total=len(jobs), desc=label, unit="piece", disable=None, mininterval=1.0)
+    try:
+        if workers == 1:
+            _init_worker(tokenizer, settings.to_json())
+            out = []
+            for job in jobs:
+                out.append(_encode_job(job))
+                bar.update()
+            return out
+        init_args = (str(tokenizer_dir), settings.to_json())
+        chunk = max(1, min(256, len(jobs) // (8 * workers)))
+        with ProcessPoolExecutor(
+            workers, mp_context=get_context("spawn"), initializer=_init_worker, initargs=init_args
+        ) as pool:
+            out = []
+            for result in pool.map(_encode_job, jobs, chunksize=chunk):
+                out.append(result)
+                bar.update()
+            return out
+    finally:
+        bar.close()
 
 
 def _write_cache(

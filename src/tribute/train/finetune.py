@@ -117,7 +117,7 @@ def finetune(
     tokenizer.save(out_dir / TOKENIZER_DIR)
 
     corpus = corpus.labelled({config.style_key: config.style})  # every song carries the style
-    train_data, val_data, mixed = _data(corpus, tokenizer, config, genre_corpus)
+    train_data, val_data, mixed = _data(corpus, tokenizer, config, genre_corpus, log)
     train_config = _train_config(config, model, train_data)
     held_out_split = "test" if corpus.split("test") else "validation"
     before = _validation_loss(model, val_data, train_config)
@@ -220,10 +220,11 @@ def _data(
     tokenizer: MusicTokenizer,
     config: FinetuneConfig,
     genre_corpus: str | Path | None,
+    log,
 ) -> tuple[TokenData, TokenData, TokenData | TokenMixture]:
     """Training and validation token data, and what training samples from (with rehearsal)."""
-    train_data = load_split(corpus, tokenizer, "train", config.data)
-    val_data = load_split(corpus, tokenizer, "validation", config.data)
+    train_data = load_split(corpus, tokenizer, "train", config.data, log=log)
+    val_data = load_split(corpus, tokenizer, "validation", config.data, log=log)
     if train_data is None or val_data is None:
         raise TributeError(
             f"artist corpus {corpus.path} needs songs in both its train and "
@@ -235,7 +236,7 @@ def _data(
     if genre_corpus is None:
         raise TributeError("--rehearsal needs --genre-corpus (the genre data to mix in)")
     genre = Corpus.open(genre_corpus)
-    genre_data = load_split(genre, tokenizer, "train", config.data)
+    genre_data = load_split(genre, tokenizer, "train", config.data, log=log)
     if genre_data is None:
         raise TributeError(f"genre corpus {genre.path} has no training songs")
     mixed = TokenMixture([train_data, genre_data], [1 - config.rehearsal, config.rehearsal])

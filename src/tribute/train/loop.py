@@ -124,6 +124,7 @@ class TrainResult:
     steady_tokens_per_s: float | None = None  # after the first log window (warm-up, compile)
     history: list[dict] = field(default_factory=list)
     rank_checksums: list[str] = field(default_factory=list)
+    full_val_loss: float | None = None  # every validation token once, the exported weights
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -176,6 +177,20 @@ def validation_loss(model, data: TokenData, config: TrainConfig, accelerator) ->
     total = accelerator.reduce(total, "sum")
     model.train()
     return float(total[0] / max(total[1].item(), 1.0))
+
+
+@torch.no_grad()
+def full_validation_loss(model, data: TokenData, seq_len: int) -> float:
+    """Mean loss per token over every token of the validation split, each scored once with
+    its own window's context (the per-validation estimate uses ``eval_batches`` windows)."""
+    from tribute.train.nll import piece_windows, windows_nll
+
+    model.eval()
+    windows = [w for piece in range(len(data)) for w in piece_windows(data, piece, seq_len)]
+    scored = sum(int((labels[1:] != -100).sum()) for _, labels in windows)
+    nats = float(windows_nll(model, windows).sum())
+    model.train()
+    return nats / max(scored, 1)
 
 
 @dataclass
@@ -424,9 +439,23 @@ class _Run:
 
         checksum = weights_checksum(accelerator.unwrap_model(self.model))
         result.rank_checksums = gather_object([checksum])
+        val_data, seq_len = self.val_data, self.config.seq_len
+        final = None if val_data is None else lambda m: full_validation_loss(m, val_data, seq_len)
         _export(
-            accelerator, self.model, self.out_dir, self.config, result, record, self.fingerprint
+            accelerator,
+            self.model,
+            self.out_dir,
+            self.config,
+            result,
+            record,
+            self.fingerprint,
+            final,
         )
+        if result.full_val_loss is not None and val_data is not None:
+            self.log(
+                f"validation loss over all {val_data.n_tokens:,} validation tokens: "
+                f"{result.full_val_loss:.4f}"
+            )
         return result
 
 

@@ -253,7 +253,8 @@ def _print_plan(
         f"run: steps {start_step:,} → {total_steps:,} "
         f"({total_steps / max(steps_per_epoch, 1e-9):.2f} epochs), "
         f"{flops_token * tokens_per_step / 1e9:,.1f} GFLOP/step, estimated "
-        f"{_duration(seconds)}"
+        f"{_duration(seconds)} (one epoch ≈ "
+        f"{_duration(seconds / max(total_steps - start_step, 1) * steps_per_epoch)})"
     )
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -148,6 +149,7 @@ def _prepare(
     log,
 ) -> tuple[MusicTokenizer, TokenData, TokenData | None]:
     """The output folder, the tokenizer (trained, reused or resumed) and the token data."""
+    began = time.perf_counter()
     tokenizer_dir = out_dir / TOKENIZER_DIR
     if main:
         _prepare_out_dir(out_dir, resume=resume, force=force)
@@ -165,8 +167,9 @@ def _prepare(
         f"tokenizer: {tokenizer.music_vocab_size:,} music tokens + "
         f"{len(tokenizer.styles)} style tokens ({', '.join(tokenizer.styles) or 'none'})"
     )
-    train_data = load_split(corpus, tokenizer, "train", config.data)
-    val_data = load_split(corpus, tokenizer, "validation", config.data)
+    train_data = load_split(corpus, tokenizer, "train", config.data, log=log)
+    val_data = load_split(corpus, tokenizer, "validation", config.data, log=log)
+    log(f"data ready {time.perf_counter() - began:,.0f} s after the start")
     if train_data is None:
         raise TributeError(f"corpus {corpus.path} has no training songs")
     if val_data is None:
@@ -234,11 +237,13 @@ def _tokenizer(
             tokenizer.add_style(*name.split("=", 1))
     else:
         paths = [corpus.score_path(m) for m in corpus.split("train")]
-        log(
-            f"training a {config.tokenizer.model} vocabulary of {config.tokenizer.vocab_size:,} "
-            f"tokens on {min(len(paths), config.tokenizer.max_training_files):,} songs"
-        )
+        songs = min(len(paths), config.tokenizer.max_training_files)
+        began = time.perf_counter()
         tokenizer = MusicTokenizer.train(paths, config.tokenizer, styles)
+        log(
+            f"trained a {config.tokenizer.model} vocabulary of {config.tokenizer.vocab_size:,} "
+            f"tokens on {songs:,} songs in {time.perf_counter() - began:,.0f} s"
+        )
     tokenizer.save(tokenizer_dir)
     return tokenizer
 
