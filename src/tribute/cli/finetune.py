@@ -62,6 +62,11 @@ def register(subparsers) -> None:
         "--replace-style", action="store_true", help="allow a style name the base model already has"
     )
     p.add_argument("--seed", type=int, help="seed of batches and augmentation (default 0)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        help="CPU threads (default: the cores other work leaves free, at least one)",
+    )
     p.add_argument("--resume", action="store_true")
     p.add_argument("--force", action="store_true", help="delete an existing run and start over")
     p.add_argument("--no-progress", action="store_true")
@@ -80,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         defaults.train,
         time_budget_s=duration_s(args.time_budget) if args.time_budget else None,
         progress=not args.no_progress,
-        **given(args, "batch_size", "seq_len", "seed", learning_rate="lr"),
+        **given(args, "batch_size", "seq_len", "seed", "threads", learning_rate="lr"),
     )
     config = replace(
         defaults,

@@ -79,6 +79,11 @@ def register(subparsers) -> None:
     run.add_argument("--workers", type=int, help="tokenization processes (default: the cores)")
     dev = p.add_argument_group("devices")
     dev.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"))
+    dev.add_argument(
+        "--threads",
+        type=int,
+        help="CPU threads (default: the cores other work leaves free, at least one)",
+    )
     dev.add_argument("--compile", action="store_true", help="torch.compile the model (GPU)")
     dev.add_argument(
         "--fsdp",
@@ -120,6 +125,7 @@ def run_pretrain(args: argparse.Namespace) -> int:
             "patience",
             "seed",
             "precision",
+            "threads",
             learning_rate="lr",
         ),
         compile=args.compile or None,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -28,6 +29,7 @@ from tribute.errors import TributeError
 from tribute.model import flops_per_token
 from tribute.modeldir import RECORD_FILE
 from tribute.paths import atomic_write_text
+from tribute.threads import ThreadGovernor, training_threads
 from tribute.train.checkpoints import (
     CHECKPOINTS,
     _export,
@@ -86,6 +88,7 @@ class TrainConfig:
     log_every: int = 10
     seed: int = 0
     precision: str = "auto"  # auto | fp32 | bf16 | fp16  (auto: bf16 on GPU if it can, else fp16)
+    threads: int | None = None  # CPU threads (None: the cores other work leaves free)
     compile: bool = False  # torch.compile the model (GPU)
     fsdp: bool = False  # shard parameters (FSDP) instead of replicating them (DDP)
     progress: bool = True
@@ -216,12 +219,19 @@ class _Run:
     seconds_before: float = 0.0  # training time of earlier invocations (a resumed run)
     reporter: Any = None  # Reporter and Throughput: made when the steps start
     meter: Any = None
+    governor: ThreadGovernor | None = None  # CPU runs with threads chosen automatically
 
     def start(self, resume: bool) -> None:
         """Devices, the step count, resumed state, optimizer and schedule; then the settings
         into ``train_config.json`` and the plan into the log."""
         self.accelerator, precision = _accelerator(self.config)
         model, config, world = self.model, self.config, self.accelerator.num_processes
+        if self.accelerator.device.type == "cpu" and world == 1:
+            asked = config.threads or int(os.environ.get("OMP_NUM_THREADS", "0") or 0) or None
+            threads, why = training_threads(asked)
+            torch.set_num_threads(threads)
+            self.governor = None if asked else ThreadGovernor(threads)
+            self.log(f"threads: {why}")
         if config.seq_len > model.config.max_position_embeddings:
             raise TributeError(
                 f"sequence length {config.seq_len} exceeds the model's context "
@@ -317,6 +327,7 @@ class _Run:
                 if self._due(config.log_every):
                     self._log_window(losses)
                     losses = []
+                    self._follow_free_cores()
                 if self.val_data is not None and self._due(config.eval_every):
                     stopped_early = self._validate()
                 self._maybe_checkpoint(stopped_early)
@@ -332,6 +343,13 @@ class _Run:
             self.reporter.close()
         self.meter.stop()
         return stopped_early
+
+    def _follow_free_cores(self) -> None:
+        """Fewer threads when other work took a core, more when it gave it back."""
+        threads = self.governor.check() if self.governor is not None else None
+        if threads is not None:
+            torch.set_num_threads(threads)
+            self.reporter.threads(self.state.step, threads)
 
     def _due(self, every: int) -> bool:
         return self.state.step % every == 0 or self.state.step == self.total_steps

@@ -151,6 +151,10 @@ class Reporter:
                 self.writer.add_scalar("perf/mfu", meter.mfu, step)
         self._postfix(loss, val_loss, meter)
 
+    def threads(self, step: int, threads: int) -> None:
+        if self.writer:
+            self.writer.add_scalar("perf/threads", threads, step)
+
     def validation(self, step: int, val_loss: float, train_loss, meter: Throughput) -> None:
         if self.writer:
             self.writer.add_scalar("val/loss", val_loss, step)
