@@ -9,7 +9,7 @@ from pathlib import Path
 EXAMPLES = """examples:
   tribute corpus build music21:bach-chorales --out corpora/bach
   tribute corpus build music21:renaissance --exclude-families-of corpora/bach --out corpora/genre
-  tribute corpus build ~/midi/clean_midi --label-from-folder artist --label genre=rock \
+  tribute corpus build ~/midi/clean_midi --label-from-folder artist --label genre=rock \\
       --out corpora/rock
   tribute corpus build ~/midi/queen --label-from-name "{artist}_{title}" --out corpora/queen
   tribute corpus info corpora/bach
@@ -94,7 +94,8 @@ def _selection_options(build: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="CORPUS",
-        help="drop every family that contains a piece of this corpus",
+        help="drop each piece that matches a piece of this corpus directly: an exact copy, "
+        "a close melody or the same specific title (report.json lists each, with why); repeatable",
     )
     build.add_argument(
         "--max-pieces",
@@ -121,7 +122,12 @@ def _info_parser(commands: argparse._SubParsersAction) -> None:
     """``tribute corpus info``."""
     info = commands.add_parser("info", help="print a corpus's report")
     info.add_argument("corpus", help="corpus folder")
-    info.add_argument("--all", action="store_true", help="list every skipped file")
+    info.add_argument(
+        "--all",
+        action="store_true",
+        help="list every entry (repaired, duplicates, excluded, skipped, ignored), not only "
+        "the first 40 of each",
+    )
     info.add_argument("--json", action="store_true", help="print the report as JSON")
     info.set_defaults(func=run_info)
 

@@ -8,7 +8,8 @@ file and its cache entry and parses nothing.
 The cache is one SQLite file per settings hash (``ingest/SETTINGS.sqlite``, one row per
 content hash), not one JSON file per entry: creating a small file costs ~0.5 ms on an ext4 VM
 disk, a third of the whole per-file work of a band song. Workers only read it; the build's
-parent process stores a build's new entries in one transaction (:func:`store_results`).
+parent process stores a build's new entries in batches, one transaction each
+(:func:`store_results`).
 """
 
 from __future__ import annotations
@@ -220,8 +221,8 @@ def _cache_get(sha: str, settings: IngestConfig) -> tuple[str, list[PieceResult]
 
 
 def store_results(results: list[FileResult], settings: IngestConfig) -> None:
-    """Store the cacheable ``results`` in one transaction; a full, read-only or locked cache
-    only costs speed."""
+    """Store the cacheable ``results`` (one batch) in one transaction; a full, read-only or
+    locked cache only costs speed."""
     rows = [
         (r.sha256, r.header or _header(r), _blob(r)) for r in results if r.cacheable and r.sha256
     ]

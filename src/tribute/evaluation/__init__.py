@@ -6,12 +6,14 @@
     result.criteria       # P1–P7, each with its parts, numbers and pass / fail / not computed
     result.status("P2")   # "pass" / "fail" / "incomplete" / "not computed"
 
-Modules: :mod:`.features` (per-piece feature vectors), :mod:`.baselines` (Markov-2, interval
-shuffle), :mod:`.c2st` (two-sample classifier test, acceptance), :mod:`.originality` (L, ν,
-diversity against the held-out human baseline), :mod:`.metrics` (diagnostics), :mod:`.transfer`
-(held-out bits per note of M2 and M0), :mod:`.criteria` (judging P1–P7 on sets of pieces, no
-model needed), :mod:`.run` (generation and the whole run), :mod:`.report`. Only :mod:`.run`
-and :mod:`.transfer` need torch, and only when a model is loaded.
+Modules: :mod:`.alike` (one description rule for real and generated pieces), :mod:`.excerpts`
+(bar-aligned excerpts when few songs are held out), :mod:`.judges` (the criteria's judgements),
+:mod:`.features` (per-piece feature vectors), :mod:`.baselines` (Markov-2, interval shuffle),
+:mod:`.c2st` (two-sample classifier test, acceptance), :mod:`.originality` (L, ν, diversity
+against the held-out human baseline), :mod:`.metrics` (diagnostics), :mod:`.transfer` (held-out
+bits per note of M2 and M0), :mod:`.criteria` (judging P1–P7 on sets of pieces, no model
+needed), :mod:`.run` (generation and the whole run), :mod:`.report`. Only :mod:`.run` and
+:mod:`.transfer` need torch, and only when a model is loaded.
 """
 
 from tribute.evaluation.criteria import Criterion, Sets, Thresholds, assess
