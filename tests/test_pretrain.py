@@ -331,3 +331,30 @@ def test_full_validation_scores_every_validation_token_once(corpus, tmp_path):
     assert tokens > val_data.n_tokens  # every token (and each piece's EOS) counted
     full = loop.full_validation_loss(model, val_data, seq_len)
     assert full == pytest.approx(nats / tokens, rel=1e-5)
+
+
+def test_a_resumed_time_budget_keeps_its_plan(corpus, tmp_path, monkeypatch):
+    tokenizer, train_data, val_data = _data(corpus, tmp_path / "tok")
+    budgeted = replace(CONFIG, max_steps=None, time_budget_s=3.0, save_every=2)
+    first = _run(tokenizer, train_data, val_data, tmp_path / "b", config=budgeted)
+    planned = first.steps
+    checkpoints = sorted((tmp_path / "b" / "checkpoints").glob("step-*"))
+    assert len(checkpoints) == 2 and planned >= 3
+    shutil.rmtree(checkpoints[-1])  # the run "died" before its last checkpoint
+
+    def no_new_plan(*args, **kwargs):
+        raise AssertionError("the resumed run planned its steps again")
+
+    monkeypatch.setattr(loop._Run, "_steps_in_budget", no_new_plan)
+    resumed = _run(tokenizer, train_data, val_data, tmp_path / "b", config=budgeted, resume=True)
+    assert resumed.steps == planned
+    # Another budget is a new plan for the whole run.
+    with pytest.raises(AssertionError, match="planned its steps again"):
+        _run(
+            tokenizer,
+            train_data,
+            val_data,
+            tmp_path / "b",
+            config=replace(budgeted, time_budget_s=6.0),
+            resume=True,
+        )

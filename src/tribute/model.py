@@ -105,7 +105,9 @@ def build_model(
 def load_model(
     path: str | Path, *, dtype: torch.dtype | None = None, device: str | torch.device | None = None
 ) -> LlamaForCausalLM:
-    """Load a saved model folder (safetensors only: no pickle is ever read)."""
+    """Load a saved model folder (safetensors only: no pickle is ever read), in float32 unless
+    ``dtype`` says otherwise: weights shipped in half precision (a built-in model) are cast up,
+    since training keeps fp32 master weights and CPU kernels are fastest in fp32."""
     path = Path(path)
     if not (path / "config.json").is_file() or not (path / "model.safetensors").is_file():
         raise TributeError(f"{path} holds no saved model (config.json + model.safetensors)")
@@ -113,7 +115,7 @@ def load_model(
 
     hf_logging.disable_progress_bar()  # a per-load "Loading weights" bar is noise in a CLI
     model = LlamaForCausalLM.from_pretrained(
-        path, use_safetensors=True, dtype=dtype, attn_implementation="sdpa"
+        path, use_safetensors=True, dtype=dtype or torch.float32, attn_implementation="sdpa"
     )
     if device is not None:
         model.to(device)

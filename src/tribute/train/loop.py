@@ -38,6 +38,7 @@ from tribute.train.checkpoints import (
     _RunState,
     _save_checkpoint,
     _save_weights,
+    latest_checkpoint,
     weights_checksum,
 )
 from tribute.train.data import TokenData, TokenMixture
@@ -242,7 +243,8 @@ class _Run:
             1, math.ceil(config.epochs * self.train_data.n_tokens / self.tokens_per_step)
         )
         if config.max_steps is None and config.time_budget_s is not None:
-            total_steps = self._steps_in_budget(model, config.time_budget_s)
+            kept = self._planned_before(config.time_budget_s) if resume else None
+            total_steps = kept or self._steps_in_budget(model, config.time_budget_s)
         self.total_steps = total_steps
         eval_every = (
             max(1, total_steps // config.validations) if config.validations else config.eval_every
@@ -274,6 +276,18 @@ class _Run:
             precision,
             self.state.step,
         )
+
+    def _planned_before(self, budget_s: float) -> int | None:
+        """A resumed run with the budget it started with keeps the steps it planned then (its
+        cosine schedule unchanged); another budget is planned afresh, for the whole run."""
+        checkpoint = latest_checkpoint(self.out_dir)
+        if checkpoint is None:
+            return None
+        saved = json.loads((checkpoint / "state.json").read_text()).get("config") or {}
+        if saved.get("time_budget_s") != budget_s or not saved.get("max_steps"):
+            return None
+        self.log(f"time budget {budget_s:,.0f} s as planned before: {saved['max_steps']:,} steps")
+        return int(saved["max_steps"])
 
     def _steps_in_budget(self, model, budget_s: float) -> int:
         """Steps that fit in ``budget_s``: three trial forward/backward passes time a step
