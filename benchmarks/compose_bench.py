@@ -1,27 +1,26 @@
-"""Composition speed: seconds of music per wall-clock second with the ``small`` preset.
+"""Composition speed: seconds of music per wall-clock second, lean decoder against the old path.
 
-    python benchmarks/compose_bench.py [--bars 8] [--repeats 3] [--work /tmp/tribute-compose-bench]
-        [--out benchmarks/compose_bench.json]
+    python benchmarks/compose_bench.py [--bars 8] [--repeats 3] [--model FOLDER]
+        [--work /tmp/tribute-compose-bench] [--out benchmarks/compose_bench.json]
 
-Issue 6's target: ≥ 20× real time at batch 4. The model is a ``small`` Llama
-(``tribute.model.build_model("small", vocab)``, random weights: speed does not depend on them)
-saved as a model folder with a BPE tokenizer trained on 8 synthetic band songs
-(tests/songs.py), so the real composer opens it: ``Composer.open`` + ``generate(seeds)``, form
-``--bars`` bars at 120 qpm in 4/4 (2 s of music per bar), temperature 1, top-p 0.95.
+Issue 18's target: ≥ 20× real time with the ``small`` preset at batch 4 on 2 cores (and batch 1
+and 8 reported). The default model is a ``small`` Llama (random weights: speed does not depend
+on them) saved as a model folder with a BPE tokenizer trained on 8 synthetic band songs
+(tests/songs.py); ``--model`` times a trained model folder instead (``builtin:NAME`` works),
+whose token density is real music's. The real composer opens it: ``Composer.open`` +
+``generate(seeds)``, a form of ``--bars`` bars at 120 qpm in 4/4 (2 s of music per bar),
+temperature 1, top-p 0.95, guard off.
 
-Measured, each the median of ``--repeats`` runs:
-- the composer at batch 1 and 4: music seconds (``score.to("second").end()``) per wall second,
-  and its forward tokens per second (``forward_tokens`` / seconds, prefill included);
-- the time to the first finished bar (a 1-bar form, batch 1: prefill, sampling, decoding);
+Measured, each the median of ``--repeats`` runs, at batch 1, 4 and 8:
+
+- the composer on the **lean decoder** (``tribute.decoder.FastDecoder``: fused projections,
+  static cache; what tribute uses) and on the **old path** (the Hugging Face forward with its
+  dynamic cache, as before the lean decoder) — music seconds per wall second, new tokens/s;
 - **baseline in the same run**: Hugging Face ``model.generate()`` with its KV cache, do_sample,
-  the same temperature / top-p (top-k off), as many new tokens as the composer made per song,
-  at batch 1 and 4, tokens per second;
-- one decoding forward step of the bare model at batch 1 and 4 (256 cached tokens), which
-  separates per-step overhead from arithmetic.
-
-Random weights give arbitrary token statistics (tokens per bar), so tokens per second of music
-is reported too: a trained model's density converts tokens/s to real time
-(docs/dependencies.md: dense band music is ~100 REMI tokens per second of music before BPE).
+  the same temperature / top-p (top-k off), as many new tokens as the composer made per song;
+- one bare decoding step of each engine (256 cached tokens) and its share of the arithmetic
+  limit: forward FLOPs per token × tokens/s over this CPU's measured fp32 matmul rate on one
+  thread (the sampler's thread count for small models).
 
 Writes JSON (``--out``) and prints the Markdown tables for benchmarks/compose_bench.md.
 """
@@ -29,6 +28,7 @@ Writes JSON (``--out``) and prints the Markdown tables for benchmarks/compose_be
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -45,7 +45,15 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from songs import write_song  # noqa: E402
 from tribute.composition import ComposeConfig, Composer, Controls, parse_form  # noqa: E402
-from tribute.model import build_model, count_parameters, flops_per_token  # noqa: E402
+from tribute.composition import sampler as sampler_module  # noqa: E402
+from tribute.decoder import FastDecoder  # noqa: E402
+from tribute.model import (  # noqa: E402
+    build_model,
+    count_parameters,
+    flops_per_token,
+    inference_threads,
+)
+from tribute.modeldir import model_path  # noqa: E402
 from tribute.tokens import TOKENIZER_DIR, MusicTokenizer, TokenizerConfig  # noqa: E402
 
 PRESET = "small"
@@ -54,6 +62,8 @@ TEMPO_QPM = 120.0  # 4/4 at 120 qpm: 2 s of music per bar
 TEMPERATURE, TOP_P = 1.0, 0.95
 STEP_CONTEXT = 256  # cached tokens when timing one forward step
 STEP_REPEATS = 30
+BATCHES = (1, 4, 8)
+ENGINES = ("lean", "old")  # tribute.decoder.FastDecoder; the Hugging Face forward and cache
 
 
 def _quiet(*args, **kwargs) -> None:
@@ -92,15 +102,41 @@ def model_folder(work: Path) -> Path:
 
 
 def composer(folder: Path, bars: int) -> Composer:
+    # The random model has no corpus line-up (programs.json): the synthetic songs' band.
+    band = None if (folder / "programs.json").is_file() else "drums,bass,guitar,lead"
     controls = Controls(
         form=parse_form(None, bars),
         tempo_qpm=TEMPO_QPM,
         time_signature=(4, 4),
+        instruments=band,
         temperature=TEMPERATURE,
         top_p=TOP_P,
     )
-    options = ComposeConfig(n=4, batch_size=4, guard=False)
+    options = ComposeConfig(n=4, batch_size=4, guard=False, style_score=False)
     return Composer.open(folder, controls, options, log=_quiet)
+
+
+@contextlib.contextmanager
+def engine(name: str):
+    """The composer on the lean decoder, or on the old path (the model's own forward)."""
+    original = sampler_module.supports
+    if name == "old":
+        sampler_module.supports = lambda model: False  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        sampler_module.supports = original  # type: ignore[assignment]
+
+
+def one_thread_flops() -> float:
+    """fp32 FLOP/s of 256 × 256 matmuls on one thread (the sampler's thread count)."""
+    a = torch.randn(256, 256)
+    with inference_threads(torch.nn.Linear(1, 1)):
+        torch.mm(a, a)
+        started = time.perf_counter()
+        for _ in range(200):
+            torch.mm(a, a)
+        return 200 * 2 * 256**3 / (time.perf_counter() - started)
 
 
 def time_composer(song_maker: Composer, batch: int, repeats: int) -> dict:
@@ -141,18 +177,19 @@ def time_hf_generate(model, prompt: list[int], batch: int, new_tokens: int, repe
     for r in range(repeats):
         torch.manual_seed(r)
         started = time.perf_counter()
-        out = model.generate(
-            input_ids=ids,
-            attention_mask=torch.ones_like(ids),
-            do_sample=True,
-            temperature=TEMPERATURE,
-            top_p=TOP_P,
-            top_k=0,
-            max_new_tokens=new_tokens,
-            min_new_tokens=new_tokens,
-            use_cache=True,
-            pad_token_id=model.config.pad_token_id,
-        )
+        with inference_threads(model):  # one thread, as the composer samples
+            out = model.generate(
+                input_ids=ids,
+                attention_mask=torch.ones_like(ids),
+                do_sample=True,
+                temperature=TEMPERATURE,
+                top_p=TOP_P,
+                top_k=0,
+                max_new_tokens=new_tokens,
+                min_new_tokens=new_tokens,
+                use_cache=True,
+                pad_token_id=model.config.pad_token_id,
+            )
         seconds = time.perf_counter() - started
         runs.append((seconds, (out.shape[1] - ids.shape[1]) * batch))
         print(f"generate() batch {batch}: {seconds:.1f} s", file=sys.stderr, flush=True)
@@ -166,25 +203,38 @@ def time_hf_generate(model, prompt: list[int], batch: int, new_tokens: int, repe
 
 
 @torch.inference_mode()
-def time_forward_step(model, batch: int) -> dict:
-    """Median seconds of one decoding step (1 new token per row, ``STEP_CONTEXT`` cached)."""
+def time_forward_step(model, batch: int, name: str, peak: float) -> dict:
+    """Median seconds of one decoding step (1 new token per row, ``STEP_CONTEXT`` cached) on
+    one thread, and the share of ``peak`` FLOP/s it reaches."""
     generator = torch.Generator().manual_seed(0)
     ids = torch.randint(3, model.config.vocab_size, (batch, STEP_CONTEXT), generator=generator)
-    cache = model(input_ids=ids, use_cache=True).past_key_values
-    step = ids[:, -1:]
     times = []
-    for _ in range(STEP_REPEATS):
-        started = time.perf_counter()
-        out = model(input_ids=step, past_key_values=cache, use_cache=True)
-        times.append(time.perf_counter() - started)
-        cache = out.past_key_values
+    with inference_threads(model):
+        if name == "lean":
+            decoder = FastDecoder(model, batch, STEP_CONTEXT + STEP_REPEATS + 1)
+            positions = torch.arange(STEP_CONTEXT).expand(batch, -1)
+            decoder.prefill(ids, torch.ones_like(ids), positions)
+            at = torch.full((batch,), STEP_CONTEXT)
+            for _ in range(STEP_REPEATS):
+                started = time.perf_counter()
+                decoder.step(ids[:, -1], at)
+                times.append(time.perf_counter() - started)
+                at = at + 1
+        else:
+            cache = model(input_ids=ids, use_cache=True).past_key_values
+            step = ids[:, -1:]
+            for _ in range(STEP_REPEATS):
+                started = time.perf_counter()
+                out = model(input_ids=step, past_key_values=cache, use_cache=True)
+                times.append(time.perf_counter() - started)
+                cache = out.past_key_values
     seconds = statistics.median(times)
     flops = flops_per_token(model, STEP_CONTEXT) / 3  # forward only: a third of fwd + bwd
     return {
         "ms_per_step": round(seconds * 1e3, 2),
-        "ms_per_token": round(seconds * 1e3 / batch, 2),
         "tokens_per_s": round(batch / seconds, 1),
         "gflop_per_s": round(flops * batch / seconds / 1e9, 2),
+        "share_of_peak": round(flops * batch / seconds / peak, 3),
     }
 
 
@@ -192,6 +242,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bars", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--model",
+        help="a trained model folder or builtin:NAME (default: a random-weight small model)",
+    )
     parser.add_argument("--work", type=Path, default=Path("/tmp/tribute-compose-bench"))
     parser.add_argument("--out", type=Path, default=Path("benchmarks/compose_bench.json"))
     args = parser.parse_args()
@@ -204,40 +258,41 @@ def main() -> None:
         "versions": versions(),
         "load_average_at_start": load_average(),
         "settings": {
-            "preset": PRESET,
+            "model": args.model or f"{PRESET} (random weights)",
             "bars": args.bars,
             "tempo_qpm": TEMPO_QPM,
             "temperature": TEMPERATURE,
             "top_p": TOP_P,
-            "context_tokens": SEQ_LEN,
             "repeats": args.repeats,
         },
     }
-    folder = model_folder(args.work)
+    folder = model_path(args.model) if args.model else model_folder(args.work)
     song_maker = composer(folder, args.bars)
     model = song_maker.style_model.model
     report["model"] = {
+        "preset": getattr(model.config, "tribute_preset", "?"),
         "parameters": count_parameters(model),
         "non_embedding_parameters": count_parameters(model, non_embedding=True),
         "vocab_size": model.config.vocab_size,
+        "context_tokens": song_maker.style_model.context_tokens,
     }
-    # Warm-up (first-call allocations, lazy imports) before anything is timed.
-    song_maker.generate([0])
-
-    composed = {b: time_composer(song_maker, b, args.repeats) for b in (1, 4)}
-    first_bar = time_composer(composer(folder, 1), 1, max(3, args.repeats))
-    tokens_per_song = round(composed[1]["new_tokens"])
-    tokenizer = song_maker.style_model.tokenizer
-    prompt = tokenizer.prompt()
+    peak = one_thread_flops()
+    report["one_thread_gflop_per_s"] = round(peak / 1e9, 2)
+    for name in ENGINES:
+        with engine(name):
+            song_maker.generate([0])  # warm-up: first-call allocations, lazy imports
+            report[f"composer_{name}"] = {
+                str(b): time_composer(song_maker, b, args.repeats) for b in BATCHES
+            }
+        report[f"step_{name}"] = {str(b): time_forward_step(model, b, name, peak) for b in BATCHES}
+    report["first_bar"] = time_composer(composer(folder, 1), 1, max(3, args.repeats))
+    tokens_per_song = round(report["composer_lean"]["1"]["new_tokens"])
+    prompt = song_maker.style_model.tokenizer.prompt()
     new_tokens = min(tokens_per_song, model.config.max_position_embeddings - len(prompt))
-    baseline = {b: time_hf_generate(model, prompt, b, new_tokens, args.repeats) for b in (1, 4)}
-    steps = {b: time_forward_step(model, b) for b in (1, 4)}
-
-    report["composer"] = {str(b): v for b, v in composed.items()}
-    report["first_bar"] = first_bar
-    report["hf_generate"] = {str(b): v for b, v in baseline.items()}
+    report["hf_generate"] = {
+        str(b): time_hf_generate(model, prompt, b, new_tokens, args.repeats) for b in BATCHES
+    }
     report["hf_generate_new_tokens_per_song"] = new_tokens
-    report["forward_step"] = {str(b): v for b, v in steps.items()}
     report["load_average_at_end"] = load_average()
     report["wall_seconds"] = round(time.perf_counter() - started, 1)
     args.out.write_text(json.dumps(report, indent=1) + "\n")
@@ -245,30 +300,37 @@ def main() -> None:
 
 
 def tables(r: dict) -> str:
-    c, h, s = r["composer"], r["hf_generate"], r["forward_step"]
     lines = [
-        "| batch | composer: music s per wall s | composer tokens/s (forward) |"
-        " new tokens/s | HF `generate()` tokens/s | tokens per music s | tokens per bar |",
+        f"Model: {r['settings']['model']} ({r['model']['parameters'] / 1e6:.2f} M parameters); "
+        f"{r['settings']['bars']} bars per song.",
+        "",
+        "| batch | lean: music s per wall s | lean new tokens/s | old path: music s per wall s "
+        "| old new tokens/s | HF `generate()` tokens/s | tokens per music s |",
         "|---|---|---|---|---|---|---|",
     ]
-    for b in ("1", "4"):
+    lean, old, hf = r["composer_lean"], r["composer_old"], r["hf_generate"]
+    for b in map(str, BATCHES):
         lines.append(
-            f"| {b} | **{c[b]['realtime']:.2f}×** | {c[b]['forward_tokens_per_s']:.0f} |"
-            f" {c[b]['new_tokens_per_s']:.0f} | {h[b]['tokens_per_s']:.0f} |"
-            f" {c[b]['tokens_per_music_second']:.0f} | {c[b]['tokens_per_bar']:.0f} |"
+            f"| {b} | **{lean[b]['realtime']:.1f}×** | {lean[b]['new_tokens_per_s']:.0f} | "
+            f"{old[b]['realtime']:.1f}× | {old[b]['new_tokens_per_s']:.0f} | "
+            f"{hf[b]['tokens_per_s']:.0f} | {lean[b]['tokens_per_music_second']:.0f} |"
         )
     lines += [
         "",
-        f"Time to the first finished bar (batch 1): {r['first_bar']['seconds']:.2f} s"
+        f"Time to the first finished bar (batch 1, lean): {r['first_bar']['seconds']:.2f} s"
         f" ({r['first_bar']['new_tokens']} tokens).",
         "",
-        "| forward step (256 cached) | ms per step | ms per token | tokens/s | GFLOP/s |",
+        f"One decoding step with {STEP_CONTEXT} cached tokens, one thread (peak: "
+        f"{r['one_thread_gflop_per_s']} GFLOP/s, fp32 matmul):",
+        "",
+        "| batch | lean ms/step | lean share of peak | old ms/step | old share of peak |",
         "|---|---|---|---|---|",
     ]
-    for b in ("1", "4"):
+    for b in map(str, BATCHES):
+        a, o = r["step_lean"][b], r["step_old"][b]
         lines.append(
-            f"| batch {b} | {s[b]['ms_per_step']} | {s[b]['ms_per_token']} |"
-            f" {s[b]['tokens_per_s']} | {s[b]['gflop_per_s']} |"
+            f"| {b} | {a['ms_per_step']} | {100 * a['share_of_peak']:.1f} % | "
+            f"{o['ms_per_step']} | {100 * o['share_of_peak']:.1f} % |"
         )
     lines.append(
         f"\nload average {r['load_average_at_start']} → {r['load_average_at_end']};"

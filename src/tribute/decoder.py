@@ -16,6 +16,8 @@ attended to.
 
 from __future__ import annotations
 
+import weakref
+
 import torch
 import torch.nn.functional as F
 
@@ -39,14 +41,58 @@ def supports(model) -> bool:
 
 
 class _Layer:
+    """One decoder layer's weights, fused and stored transposed (``x @ w`` on a contiguous
+    [in, out] matrix is 1.5–2× faster on CPU than ``x @ w.T`` for a few rows)."""
+
     def __init__(self, layer) -> None:
         attn, mlp = layer.self_attn, layer.mlp
-        self.qkv = torch.cat([attn.q_proj.weight, attn.k_proj.weight, attn.v_proj.weight]).detach()
-        self.o = attn.o_proj.weight.detach()
-        self.gate_up = torch.cat([mlp.gate_proj.weight, mlp.up_proj.weight]).detach()
-        self.down = mlp.down_proj.weight.detach()
+        fused = lambda *ws: torch.cat([w.detach() for w in ws]).T.contiguous()  # noqa: E731
+        self.qkv = fused(attn.q_proj.weight, attn.k_proj.weight, attn.v_proj.weight)
+        self.o = fused(attn.o_proj.weight)
+        self.gate_up = fused(mlp.gate_proj.weight, mlp.up_proj.weight)
+        self.down = fused(mlp.down_proj.weight)
         self.norm_in = layer.input_layernorm.weight.detach()
         self.norm_post = layer.post_attention_layernorm.weight.detach()
+
+
+class _Weights:
+    """What a decoder reads from a model, prepared once per model (a song samples many
+    sections, each a new decoder)."""
+
+    def __init__(self, model) -> None:
+        config = model.config
+        inner = model.model
+        self.embed = inner.embed_tokens.weight.detach()
+        self.head = model.lm_head.weight.detach().T.contiguous()
+        self.final_norm = inner.norm.weight.detach()
+        self.layers = [_Layer(layer) for layer in inner.layers]
+        heads = config.num_attention_heads
+        dim = getattr(config, "head_dim", None) or config.hidden_size // heads
+        theta = (getattr(config, "rope_parameters", None) or {}).get(
+            "rope_theta", getattr(config, "rope_theta", 10_000.0)
+        )
+        inv_freq = 1.0 / (theta ** (torch.arange(0, dim, 2, dtype=torch.float32) / dim))
+        positions = torch.arange(config.max_position_embeddings, dtype=torch.float32)
+        freqs = torch.outer(positions, inv_freq)
+        emb = torch.cat([freqs, freqs], dim=-1)
+        self.cos, self.sin = emb.cos(), emb.sin()
+        self.key = _identity(model)
+
+
+def _identity(model) -> tuple:
+    """Which weights a prepared copy was made from: a moved or updated model differs."""
+    weight = model.model.embed_tokens.weight
+    return weight.data_ptr(), weight._version, weight.device, weight.dtype
+
+
+_PREPARED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _weights_of(model) -> _Weights:
+    prepared = _PREPARED.get(model)
+    if prepared is None or prepared.key != _identity(model):
+        prepared = _PREPARED[model] = _Weights(model)
+    return prepared
 
 
 class FastDecoder:
@@ -58,22 +104,11 @@ class FastDecoder:
         self.head_dim = getattr(config, "head_dim", None) or config.hidden_size // self.heads
         self.hidden = config.hidden_size
         self.eps = config.rms_norm_eps
-        inner = model.model
-        self.embed = inner.embed_tokens.weight.detach()
-        self.head = model.lm_head.weight.detach()
-        self.final_norm = inner.norm.weight.detach()
-        self.layers = [_Layer(layer) for layer in inner.layers]
-        theta = (getattr(config, "rope_parameters", None) or {}).get(
-            "rope_theta", getattr(config, "rope_theta", 10_000.0)
-        )
-        dim = self.head_dim
-        inv_freq = 1.0 / (theta ** (torch.arange(0, dim, 2, dtype=torch.float32) / dim))
-        positions = torch.arange(config.max_position_embeddings, dtype=torch.float32)
-        freqs = torch.outer(positions, inv_freq)
-        emb = torch.cat([freqs, freqs], dim=-1)
-        self.cos, self.sin = emb.cos(), emb.sin()
+        weights = _weights_of(model)
+        self.embed, self.head, self.final_norm = weights.embed, weights.head, weights.final_norm
+        self.layers, self.cos, self.sin = weights.layers, weights.cos, weights.sin
         device, dtype = self.embed.device, self.embed.dtype
-        shape = (batch, self.heads, capacity, dim)
+        shape = (batch, self.heads, capacity, self.head_dim)
         self.keys = [torch.zeros(shape, device=device, dtype=dtype) for _ in self.layers]
         self.values = [torch.zeros(shape, device=device, dtype=dtype) for _ in self.layers]
         self.mask = torch.zeros((batch, capacity), dtype=torch.bool, device=device)
@@ -145,7 +180,7 @@ class FastDecoder:
         visible = self._visible(batch, width, start, end, ids.device)
         for layer, keys, values in zip(self.layers, self.keys, self.values, strict=True):
             h = self._norm(x, layer.norm_in)
-            q, k, v = (h @ layer.qkv.T).split(self.hidden, dim=-1)
+            q, k, v = (h @ layer.qkv).split(self.hidden, dim=-1)
             q, k, v = (
                 t.view(batch, width, self.heads, self.head_dim).transpose(1, 2) for t in (q, k, v)
             )
@@ -157,8 +192,8 @@ class FastDecoder:
                 values[:, :, :end],
                 attn_mask=visible,
             )
-            x = x + attended.transpose(1, 2).reshape(batch, width, self.hidden) @ layer.o.T
-            gate, up = (self._norm(x, layer.norm_post) @ layer.gate_up.T).chunk(2, dim=-1)
-            x = x + (F.silu(gate) * up) @ layer.down.T
+            x = x + attended.transpose(1, 2).reshape(batch, width, self.hidden) @ layer.o
+            gate, up = (self._norm(x, layer.norm_post) @ layer.gate_up).chunk(2, dim=-1)
+            x = x + (F.silu(gate) * up) @ layer.down
         self.length = end
-        return self._norm(x, self.final_norm) @ self.head.T
+        return self._norm(x, self.final_norm) @ self.head
