@@ -86,6 +86,16 @@ def arm_settings(name: str) -> dict:
     return {**BASELINE, **ARMS[base]}
 
 
+def arm_length(name: str, default_s: float) -> tuple[str, str]:
+    """(flag, value): ``NAME@3600`` a time budget in seconds, ``NAME@4052steps`` a step count
+    (equal steps compare arms of one model size at equal compute, free of the noise of timing
+    trial steps on a shared machine)."""
+    given = name.split("@")[1] if "@" in name else None
+    if given and given.endswith("steps"):
+        return "--max-steps", given[: -len("steps")]
+    return "--time-budget", str(float(given) if given else default_s)
+
+
 def run_arm(corpus: Path, out: Path, name: str, budget_s: float, log) -> dict:
     """Train one arm in a subprocess on one thread; returns its training record's essentials."""
     s = arm_settings(name)
@@ -111,8 +121,7 @@ def run_arm(corpus: Path, out: Path, name: str, budget_s: float, log) -> dict:
         str(s["lr"]),
         "--augment-copies",
         str(s["augment"]),
-        "--time-budget",
-        str(budget_s),
+        *arm_length(name, budget_s),
         "--save-every",
         "1000000",
         "--validations",
@@ -191,8 +200,9 @@ def main() -> None:
     results_file = args.out / "results.json"
     results = json.loads(results_file.read_text()) if results_file.is_file() else {}
     for name in args.arms.split(","):
-        budget = float(name.split("@")[1]) if "@" in name else args.budget
-        record = run_arm(args.corpus, args.out, name, budget, print)
+        flag, value = arm_length(name, args.budget)
+        budget = float(value) if flag == "--time-budget" else None
+        record = run_arm(args.corpus, args.out, name, args.budget, print)
         folder = args.out / name.replace("@", "-")
         scores = score_arm(folder, args.corpus, args.artist)
         results[name] = {
@@ -232,14 +242,16 @@ def report(*folders: Path) -> None:
         "tokens | genre b/n (music / all) | Bach b/n (music / all) |",
         "|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for name, r in sorted(results.items(), key=lambda kv: (kv[1]["budget_s"], kv[0])):
+    for name, r in sorted(results.items(), key=lambda kv: (kv[1]["budget_s"] or 0, kv[0])):
         s = {**BASELINE, **r["settings"]}
         genre = r.get("genre_music_bits_per_note", r["genre_bits_per_note"])
         bach = r.get("artist_music_bits_per_note", r.get("artist_bits_per_note", float("nan")))
+        budget = f"{r['budget_s']:.0f}" if r["budget_s"] else "steps"
         lines.append(
             f"| {name} | {s['preset']} | {s['seq_len']} | {s['vocab_size']} | {s['lr']:g} | "
             f"{s['augment']} | {'yes' if s['harmony'] else 'no'} | {s['infill']:g} | "
-            f"{r['budget_s']:.0f} | {r['steps']} | {r['tokens']:,} | "
+            f"{budget} | {r['steps']} | "
+            f"{r['tokens']:,} | "
             f"{genre:.3f} / {r['genre_bits_per_note']:.3f} | "
             f"{bach:.3f} / {r.get('artist_bits_per_note', float('nan')):.3f} |"
         )
