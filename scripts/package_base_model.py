@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import os
 import shutil
 import sys
 import textwrap
@@ -110,6 +111,7 @@ def main() -> None:
         "genre_bits": genre_bits,
         "artist_bits": artist_bits,
         "epoch_tokens": epoch_tokens,
+        "train_config": json.loads((args.run / "train_config.json").read_text()),
         "size_mb": (target / "model.safetensors").stat().st_size / 1e6,
     }
     trimmed = {
@@ -117,7 +119,12 @@ def main() -> None:
         "preset": facts["preset"],
         "corpus": f"(built-in corpus: see {args.name}/MODEL_CARD.md)",
         "styles": tokenizer.styles,
-        "result": {"history": history, **{k: state.get(k) for k in ("step", "tokens", "seconds")}},
+        "result": {
+            "steps": state.get("step"),
+            "tokens": state.get("tokens"),
+            "seconds": state.get("seconds"),
+            "history": history,
+        },
         "train_config": json.loads((args.run / "train_config.json").read_text()),
         "exported": "checkpoint"
         if args.weights
@@ -132,6 +139,19 @@ def main() -> None:
         f"wrote {target} ({facts['size_mb']:.1f} MB of weights, "
         f"{'float16' if use_half else 'float32'})"
     )
+
+
+def _environment() -> dict:
+    """This machine's facts, for a run that has not written its record yet (same machine)."""
+    import platform
+    from importlib.metadata import version
+
+    return {
+        "cpu_count": len(os.sched_getaffinity(0)),
+        "platform": platform.platform(),
+        "torch": version("torch"),
+        "transformers": version("transformers"),
+    }
 
 
 def load_model_from_state(state_dict: dict, folder: Path):
@@ -193,13 +213,13 @@ def _curve(history: list[dict], path: Path, name: str) -> None:
 def card(f: dict) -> str:
     tokenizer, genre, state, history = f["tokenizer"], f["genre"], f["state"], f["history"]
     report = genre.report()
-    env = (f["record"].extra.get("environment") if f["record"] else None) or {}
+    env = (f["record"].extra.get("environment") if f["record"] else None) or _environment()
     name, preset, seq_len = f["name"], f["preset"], f["seq_len"]
     params, non_embedding = f["parameters"] / 1e6, f["non_embedding"] / 1e6
     steps, tokens = state.get("step", 0), state.get("tokens", 0) / 1e6
     epochs = state.get("tokens", 0) / max(f["epoch_tokens"], 1)
     per_epoch = f["epoch_tokens"] / 1e6
-    lr = f["record"].train_config.get("learning_rate") if f["record"] else "?"
+    lr = f["train_config"].get("learning_rate", "?")
     hours = state.get("seconds", 0) / 3600
     machine = (
         f"{env.get('cpu_count', 2)}-core {env.get('platform', 'Linux')}, torch "

@@ -33,3 +33,14 @@ def path_of(name: str) -> Path:
         shipped = ", ".join(names()) or "none in this installation"
         raise TributeError(f"no built-in model {name!r} (built-in: {shipped})")
     return ROOT / name
+
+
+def refuse_as_output(folder: Path) -> None:
+    """A training run never writes into (or deletes) a model that ships with tribute."""
+    from tribute.errors import TributeError
+
+    resolved = Path(folder).resolve()
+    if resolved == ROOT.resolve() or ROOT.resolve() in resolved.parents:
+        raise TributeError(
+            f"{folder} is inside tribute's built-in models; choose another output folder"
+        )

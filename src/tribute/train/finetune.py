@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from tribute.builtin import PREFIX as BUILTIN_PREFIX
+from tribute.builtin import refuse_as_output
 from tribute.corpus.programs import PROGRAMS_FILE, write_programs
 from tribute.corpus.store import Corpus
 from tribute.errors import TributeError
@@ -106,6 +107,7 @@ def finetune(
     # A built-in base is recorded by name, so the record stays true in another installation.
     base_name = str(base) if str(base).startswith(BUILTIN_PREFIX) else None
     base, out_dir = model_path(base), Path(out_dir)
+    refuse_as_output(out_dir)  # before anything is read: a shipped model is never touched
     corpus = _artist_corpus(artist_corpus)
     if config.rehearsal and genre_corpus is None:
         raise TributeError("--rehearsal needs --genre-corpus (the genre data to mix in)")
@@ -280,6 +282,7 @@ def _artist_corpus(path: str | Path) -> Corpus:
 
 
 def _prepare_out(out_dir: Path, resume: bool, force: bool) -> None:
+    refuse_as_output(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()) and not resume:
         if not force:
             raise TributeError(f"output folder {out_dir} exists; pass --resume or --force")

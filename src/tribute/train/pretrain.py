@@ -25,6 +25,7 @@ from pathlib import Path
 
 import torch
 
+from tribute.builtin import refuse_as_output
 from tribute.corpus.programs import write_programs
 from tribute.corpus.store import Corpus
 from tribute.errors import TributeError
@@ -189,6 +190,7 @@ def _open_corpus(path: str | Path) -> Corpus:
 
 
 def _prepare_out_dir(out_dir: Path, *, resume: bool, force: bool) -> None:
+    refuse_as_output(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()) and not resume:
         if not force:
             raise TributeError(
