@@ -59,15 +59,13 @@ def register(subparsers) -> None:
         "--melody-track", type=int, help="the melody's track (1-based) when the file has several"
     )
     band.add_argument("--bars", help="bars to accompany: 1-8 (default: all)")
-    band.add_argument("--candidates", type=int, dest="n", help="versions to write (default 1)")
-    _common(band, candidates=False)
+    _common(band)
     band.set_defaults(func=run_accompany)
 
 
-def _common(parser, candidates: bool = True) -> None:
+def _common(parser) -> None:
     parser.add_argument("--out", required=True, help="folder for NAME-NN.mid + NAME-NN.json")
-    if candidates:
-        parser.add_argument("-n", type=int, help="versions to write, each its own seed (default 1)")
+    parser.add_argument("-n", type=int, help="versions to write, each its own seed (default 1)")
     parser.add_argument("--seed", type=int, help="seed of the first version (default 0)")
     parser.add_argument("--style", help="style token (default: the model's own)")
     parser.add_argument("--temperature", type=float, help="sampling temperature (default 1.0)")
