@@ -418,6 +418,9 @@ def engrave_svg(musicxml: Path, stem: Path) -> list[Path]:
     except ImportError as exc:
         raise TributeError("SVG engraving needs verovio: pip install 'tribute[render]'") from exc
     toolkit = verovio.toolkit()
+    # verovio keeps its default resource (font) path per thread, set on import: a toolkit made in
+    # another thread (the studio's worker) finds no fonts unless told where they are.
+    toolkit.setResourcePath(str(Path(verovio.__file__).parent / "data"))
     # A4 portrait at verovio's 10 units/mm; scale 40 (%) fits about 6 systems a page.
     toolkit.setOptions(
         {
