@@ -223,6 +223,9 @@ def main() -> None:
     report(args.out)
 
 
+NOTES = "## Reading the results"
+
+
 def report(*folders: Path) -> None:
     """The table, JSON and curves of one or more study folders (arms by name, merged)."""
     results = {}
@@ -257,7 +260,11 @@ def report(*folders: Path) -> None:
         )
     record = {**machine(), **versions("torch", "transformers", "miditok")}
     lines += ["", f"Machine: {json.dumps(record)}", ""]
-    (HERE / "recipe_study.md").write_text("\n".join(lines))
+    md = HERE / "recipe_study.md"
+    old = md.read_text() if md.is_file() else ""
+    if NOTES in old:  # the hand-written reading of the results stays below the fresh table
+        lines += [old[old.index(NOTES) :].rstrip("\n"), ""]
+    md.write_text("\n".join(lines))
     (HERE / "recipe_study.json").write_text(
         json.dumps({"results": results, "machine": record}, indent=1) + "\n"
     )
