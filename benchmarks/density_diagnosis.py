@@ -9,10 +9,12 @@ Four distributions of notes per bar per sounding part (and parts per piece) on o
 - (b) **free**: plain samples from the model (BOS + style token, temperature 1, top-p 0.95,
   ``generate()``; no grammar, bar-count, instrument, key or position masks), decoded;
 - (c) **composed**: the composer (``tribute.evaluation.run.generate``, as ``evaluate`` makes its
-  pieces) under its masks; and (c0) the same with the in-bar position mask switched off — the
-  mask this wave added after a model was seen writing ``Position_122`` in a 4/4 bar and
-  leaving the bar's notes past its end (the first wave's sampler had only the grammar and
-  bar-count masks);
+  pieces) under its masks; (c1) the same with ``SamplerConfig.ordered_positions`` — positions
+  may only rise inside a bar, the rule before this benchmark found it thinned the songs; and
+  (c0) with the in-bar position mask switched off altogether (the first wave's sampler: only
+  the grammar and bar-count masks; a model was seen writing ``Position_122`` in a 4/4 bar);
+- (e) **what the ordered rule blocks**: during (c1)'s sampling, the share of steps whose top
+  choice it forbids, by reason, and the probability of ending the bar before and after it;
 - (d) **teacher forcing**: over the real held-out songs' tokens, the model's expected number of
   notes per bar — at every position, the probability of each next id times the notes it starts
   (a BPE id can hold several ``Pitch`` tokens) — against the notes really there. A ratio near 1
@@ -24,6 +26,7 @@ Writes JSON (``--out``) and prints the Markdown table for benchmarks/density_dia
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -109,6 +112,68 @@ def without_position_mask():
         BarSampler._in_bar = original  # type: ignore[method-assign]
 
 
+@contextmanager
+def ordered_positions():
+    """(c1): positions may only rise inside a bar."""
+    original = BarSampler._in_bar
+
+    def ordered(self, rows):
+        self.settings = dataclasses.replace(self.settings, ordered_positions=True)
+        return original(self, rows)
+
+    BarSampler._in_bar = ordered  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        BarSampler._in_bar = original  # type: ignore[method-assign]
+
+
+def blocked_choices(style_model, style, n: int, bars: int, seed: int) -> dict:
+    """(e): under ordered positions, how often the in-bar mask blocks the model's top choice, why,
+    and the probability of ending the bar before and after the mask (per step, means)."""
+    counts: dict[str, float] = {}
+    step_mask, choose = BarSampler._step_mask, BarSampler._choose
+
+    def add(key: str, value: float = 1.0) -> None:
+        counts[key] = counts.get(key, 0.0) + value
+
+    def probing_mask(self, rows, plan):
+        full = step_mask(self, rows, plan)
+        with without_position_mask():
+            self.probe = (rows, full, step_mask(self, rows, plan))
+        return full
+
+    def probing_choose(self, logits, allowed, generators):
+        rows, full, free = self.probe
+        for i, row in enumerate(rows):
+            before = torch.softmax(logits[i].float().masked_fill(~free[i], -torch.inf), -1)
+            after = torch.softmax(logits[i].float().masked_fill(~full[i], -torch.inf), -1)
+            add("steps")
+            add("bar_end_before_mask", float(before[self.opener].sum()))
+            add("bar_end_after_mask", float(after[self.opener].sum()))
+            top = int(before.argmax())
+            if full[i, top]:
+                continue
+            first = int(self.first_position[top])
+            limit = row.beats * self.table.positions_per_beat
+            if int(self.top_position[top]) >= limit:
+                add("top_blocked: past the bar's end")
+            elif 0 <= first <= row.position and not bool(self.resets[top]):
+                add("top_blocked: an earlier or the same position")
+            else:
+                add("top_blocked: other (meter, order inside one id)")
+        return choose(self, logits, allowed, generators)
+
+    BarSampler._step_mask, BarSampler._choose = probing_mask, probing_choose  # type: ignore
+    try:
+        with ordered_positions():
+            generate(style_model, style, n, bars, seed, 4, "e", lambda *a, **k: None)
+    finally:
+        BarSampler._step_mask, BarSampler._choose = step_mask, choose  # type: ignore
+    steps = max(1.0, counts.pop("steps", 0.0))
+    return {"steps": int(steps), **{k: round(v / steps, 4) for k, v in sorted(counts.items())}}
+
+
 def teacher_forced(style_model, songs: list[Song], style: str | None) -> dict:
     """(d): expected against real notes per bar over the real songs' own tokens."""
     tokenizer, model = style_model.tokenizer, style_model.model
@@ -165,6 +230,11 @@ def main() -> None:
             for s in generate(style_model, style, args.n, args.bars, args.seed, 4, "c", quiet)
         ],
     }
+    with ordered_positions():
+        arms["c1_composed_ordered_positions"] = [
+            density(s)
+            for s in generate(style_model, style, args.n, args.bars, args.seed, 4, "c1", quiet)
+        ]
     with without_position_mask():
         arms["c0_composed_no_position_mask"] = [
             density(s)
@@ -177,6 +247,9 @@ def main() -> None:
         "corpus": str(args.artist_corpus),
         "arms": {name: summarize(rows) for name, rows in arms.items()},
         "d_teacher_forced": teacher_forced(style_model, real, style),
+        "e_blocked_under_ordered_positions": blocked_choices(
+            style_model, style, args.n, args.bars, args.seed
+        ),
         "seconds": round(time.perf_counter() - began, 1),
         "machine": machine(threads=1),
         "versions": versions("torch", "transformers", "miditok", "symusic"),
@@ -208,6 +281,13 @@ def table(runs: list[dict]) -> str:
             f"{d['expected_notes_per_bar']:.2f} vs real {d['real_notes_per_bar']:.2f} notes/bar "
             f"(×{d['expected_over_real']:.2f}) | | | |"
         )
+        if "e_blocked_under_ordered_positions" in run:
+            e = run["e_blocked_under_ordered_positions"]
+            shares = ", ".join(f"{k} {v:.1%}" for k, v in e.items() if k != "steps")
+            lines.append(
+                f"| {run['label']} | e_blocked (per step, c1) | {e['steps']} steps | "
+                f"{shares} | | | |"
+            )
     return "\n".join(lines)
 
 

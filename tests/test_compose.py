@@ -227,3 +227,32 @@ def test_the_lean_decoder_matches_the_model_and_samples_the_same_song(model, mon
         monkeypatch.setattr(BarSampler, "__init__", patched)
         songs[fast] = [c.tokens for c in composer.generate([5, 6])[0]]
     assert songs[True] == songs[False] and all(songs[True])
+
+
+def test_positions_may_go_back_inside_a_bar_but_never_past_its_end(model):
+    """The in-bar mask: an earlier onset in the same bar is allowed (a voice catching up; the
+    strict order thinned songs, benchmarks/density_diagnosis.md), a position past the bar's end
+    never is, and ``ordered_positions`` restores the strict rule."""
+    import dataclasses
+
+    from tribute.composition.sampler import BarSampler, SamplerConfig, _Row
+    from tribute.composition.vocab import TokenTable
+    from tribute.modeldir import load_style_model
+
+    loaded = load_style_model(model)
+    table = TokenTable.of(loaded.tokenizer)
+    per_beat = table.positions_per_beat
+    single = {
+        int(table.first_position[i]): i
+        for i in range(len(table.first_position))
+        if loaded.tokenizer.base_tokens(i) == [f"Position_{table.first_position[i]}"]
+    }
+    earlier, later = single[per_beat], single[3 * per_beat]
+    row = _Row(tokens=[], prefix_len=0, new=[], position=2 * per_beat, beats=4)
+    short = dataclasses.replace(row, beats=3)  # a 3/4 bar: beat 4's position is past its end
+    sampler = BarSampler(loaded.model, table, 0, 1, 64)
+    default = sampler._in_bar([row, short])
+    assert default[0, earlier] and default[0, later] and not default[1, later]
+    sampler.settings = SamplerConfig(ordered_positions=True)
+    ordered = sampler._in_bar([row])
+    assert not ordered[0, earlier] and ordered[0, later]

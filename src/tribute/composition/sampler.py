@@ -8,9 +8,16 @@ the batch.
 
 Controls are a boolean mask over the vocabulary (:mod:`tribute.composition.vocab`, one
 :class:`SectionPlan` per call); on top of it, per row and step: the grammar state, a section
-opening with a bar, a bar that runs past ``max_tokens_per_bar`` closed, positions rising inside
-the bar, the song's time signature kept, each part's pitch range, and the planned chord opening
+opening with a bar, a bar that runs past ``max_tokens_per_bar`` closed, positions inside the
+bar, the song's time signature kept, each part's pitch range, and the planned chord opening
 each bar. A row stops exactly when it would open bar ``bars + 1``.
+
+Positions may go back inside a bar. MidiTok writes a bar's notes in time order, but a model
+that has moved on while a voice still had a note to play at an earlier onset asks to go back
+(on a fine-tuned chorale model, the top choice of 6 % of steps); forbidding that moved the
+blocked probability to the bar's end and halved the voices' notes per bar
+(benchmarks/density_diagnosis.md). Decoding places a note by its bar and position, so the order
+does not change the music; ``ordered_positions`` restores the strict rule.
 """
 
 from __future__ import annotations
@@ -43,6 +50,7 @@ class SamplerConfig:
     temperature: float = 1.0
     top_p: float = 0.95
     max_tokens_per_bar: int = 384  # dense band bars are ~130 BPE tokens (docs/dependencies.md)
+    ordered_positions: bool = False  # positions only rise inside a bar (see the module's notes)
 
 
 @dataclass
@@ -220,17 +228,19 @@ class BarSampler:
         return allowed
 
     def _in_bar(self, rows: list[_Row]) -> torch.Tensor:
-        """[rows, V]: ids whose positions rise from the row's, stay inside its bar, and keep
-        the song's time signature."""
-        position = torch.tensor([r.position for r in rows], device=self.device)[:, None]
+        """[rows, V]: ids whose positions stay inside the row's bar (and rise from its last
+        one with ``ordered_positions``) and keep the song's time signature."""
         beats = torch.tensor([r.beats for r in rows], device=self.device)[:, None]
         meter = torch.tensor([r.meter for r in rows], device=self.device)[:, None]
         limit = torch.where(
             self.own_limit > 0, self.own_limit, beats * self.table.positions_per_beat
         )
-        after = self.resets | (self.first_position < 0) | (self.first_position > position)
         same_meter = (meter == 0) | (self.meter_after == 0) | (self.meter_after == meter)
-        return self.rising & after & (self.top_position < limit) & same_meter
+        inside = self.rising & (self.top_position < limit) & same_meter
+        if not self.settings.ordered_positions:
+            return inside
+        position = torch.tensor([r.position for r in rows], device=self.device)[:, None]
+        return inside & (self.resets | (self.first_position < 0) | (self.first_position > position))
 
     def _force_chords(self, rows: list[_Row], allowed: torch.Tensor) -> None:
         """A row whose next bar has a planned chord may open it with that chord only."""
