@@ -9,8 +9,9 @@ from tribute.composition.controls import (
     parse_time_signature,
     scale_pitch_classes,
 )
+from tribute.composition.primer import Primer
 from tribute.composition.record import SongRecord
-from tribute.composition.song import ComposeConfig, Composer, Primer, compose
+from tribute.composition.song import ComposeConfig, Composer, compose
 from tribute.modeldir import StyleModel, load_style_model, resolve_style
 
 __all__ = [

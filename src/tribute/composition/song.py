@@ -18,12 +18,20 @@ from typing import Any
 
 import numpy as np
 import torch
-from symusic import Score
 
 from tribute.composition.arrange import arrange
+from tribute.composition.candidate import (
+    Candidate,
+    candidate_record,
+    lead_run,
+    nearest_title,
+    rejection,
+    timing,
+)
 from tribute.composition.controls import Controls
 from tribute.composition.lineup import Part, parse_lineup
 from tribute.composition.plan import PlannedSection, plan_song
+from tribute.composition.primer import Primer
 from tribute.composition.record import SongRecord, jsonable
 from tribute.composition.sampler import BarSampler, SamplerConfig
 from tribute.composition.vocab import TokenTable
@@ -62,55 +70,6 @@ class ComposeConfig:
             raise TributeError("--batch-size must be ≥ 1 and --max-retries ≥ 0")
         if self.candidates < 1:
             raise TributeError("--candidates must be at least 1")
-
-
-@dataclass(frozen=True)
-class Primer:
-    """The opening bars a song continues: tokens, bar count and the programs they use."""
-
-    tokens: tuple[int, ...]
-    bars: int
-    programs: frozenset[int]
-    source: str | None = None
-
-    @classmethod
-    def read(cls, path: str | Path, tokenizer, table: TokenTable) -> Primer:
-        """A primer file in any format the corpus reads."""
-        from tribute.corpus.normalize import normalize
-        from tribute.corpus.readers import SkipFile, read
-
-        source = Path(path)
-        if not source.is_file():
-            raise TributeError(f"primer {path} does not exist")
-        try:
-            score, _ = normalize(read(source, source.read_bytes())[0])
-        except SkipFile as exc:
-            raise TributeError(f"primer {path}: {exc}") from None
-        return cls.of_score(score, tokenizer, table, str(path))
-
-    @classmethod
-    def of_score(
-        cls, score: Score, tokenizer, table: TokenTable, source: str | None = None
-    ) -> Primer:
-        tokens = [int(t) for t in tokenizer.encode(score)]
-        bars = int(table.opener[np.asarray(tokens, dtype=np.int64)].sum()) if tokens else 0
-        if not bars:
-            raise TributeError(f"primer {source or ''} has no notes this model can encode")
-        programs = frozenset(-1 if t.is_drum else int(t.program) for t in score.tracks)
-        return cls(tuple(tokens), bars, programs, source)
-
-
-@dataclass
-class Candidate:
-    seed: int
-    tokens: list[int]
-    score: Score
-    sections: list[dict]
-    report: Any = None  # tribute.originality.Report once the guard has checked it
-    dropped_notes: int = 0  # notes on instruments the controls exclude (the grammar prevents them)
-    arranged: Any = None  # tribute.composition.arrange.Arranged: what arranging changed
-    style: Any = None  # tribute.stylescore.StyleScore, when a base model is known
-    chords: list[str | None] = field(default_factory=list)  # per bar (harmony models)
 
 
 @dataclass
@@ -211,7 +170,7 @@ class Composer:
                 mine = [c for (song, _), c in zip(jobs, made, strict=True) if song == i]
                 best = self._choose(i, mine, rejected[i], tried[i], log)
                 if best is not None:
-                    accepted[i] = (best, _timing(best, seconds, len(pending), forward))
+                    accepted[i] = (best, timing(best, seconds, len(pending), forward))
             pending = [i for i in pending if i not in accepted]
             if not pending:
                 break
@@ -256,10 +215,10 @@ class Composer:
         originals = []
         for candidate in candidates:
             if self._check(candidate, index) == "copy":
-                rejected.append(_rejection(candidate))
+                rejected.append(rejection(candidate))
                 log(
                     f"{self._name(index)}: candidate (seed {candidate.seed}) rejected as a copy "
-                    f"of {_nearest_title(candidate.report)}; resampling"
+                    f"of {nearest_title(candidate.report)}; resampling"
                 )
             else:
                 originals.append(candidate)
@@ -269,12 +228,12 @@ class Composer:
             ):
                 candidate.style = style
         for candidate in candidates:
-            tried.append(_candidate_record(candidate))
+            tried.append(candidate_record(candidate))
         if not originals:
             return None
         return min(
             originals,
-            key=lambda c: (c.style.style_bits if c.style is not None else 0.0, _lead_run(c)),
+            key=lambda c: (c.style.style_bits if c.style is not None else 0.0, lead_run(c)),
         )
 
     def generate(
@@ -568,46 +527,3 @@ def _scorer(style_model: StyleModel, config: ComposeConfig, log):
             raise
         log(f"no style score: {exc}")
         return None
-
-
-def _timing(candidate: Candidate, seconds: float, songs: int, forward: int) -> dict:
-    return {
-        "seconds": round(seconds, 3),
-        "batch_size": songs,
-        "tokens": len(candidate.tokens),
-        "forward_tokens": forward,
-        "music_seconds": round(candidate.score.to("second").end(), 2),
-    }
-
-
-def _lead_run(candidate: Candidate) -> int:
-    """The candidate's longest melody run shared with a training song (0: not checked)."""
-    return int(candidate.report.lead_run) if candidate.report is not None else 0
-
-
-def _candidate_record(candidate: Candidate) -> dict:
-    report = candidate.report
-    return {
-        "seed": candidate.seed,
-        "verdict": report.verdict if report is not None else None,
-        "lead_run": _lead_run(candidate),
-        "style": candidate.style.to_json() if candidate.style is not None else None,
-    }
-
-
-def _rejection(candidate: Candidate) -> dict:
-    report = candidate.report
-    return {
-        "seed": candidate.seed,
-        "verdict": report.verdict,
-        "reasons": report.reasons,
-        "nearest": jsonable(report.nearest[:1]),
-        "lead_run": report.lead_run,
-    }
-
-
-def _nearest_title(report) -> str:
-    if report is None or not report.nearest:
-        return "a training song"
-    first = report.nearest[0]
-    return str(first.get("title") or first.get("song_id") or first)
