@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -30,7 +29,7 @@ from tribute.errors import TributeError
 from tribute.modeldir import StyleModel, load_style_model
 from tribute.paths import atomic_write_text, cache_dir
 from tribute.train.data import TokenData
-from tribute.train.nll import piece_windows, windows_nll
+from tribute.train.nll import bits_per_note
 
 REFERENCE_FILE = "style_reference.json"
 REFERENCE_VERSION = 1
@@ -229,14 +228,7 @@ def _bits(model: StyleModel, data: TokenData, notes: list[int], styles: list[int
     data.styles = np.full((len(notes), max(1, len(styles))), -1, dtype=np.int64)
     data.styles[:, : len(styles)] = styles
     seq_len = min(model.record.seq_len or model.context_tokens, model.context_tokens)
-    windows, owner = [], []
-    for piece in range(len(notes)):
-        found = piece_windows(data, piece, seq_len)
-        windows += found
-        owner += [piece] * len(found)
-    nats = np.zeros(len(notes))
-    np.add.at(nats, np.asarray(owner, dtype=np.int64), windows_nll(model.model, windows))
-    return nats / math.log(2) / np.maximum(1, np.asarray(notes))
+    return bits_per_note(model.model, data, notes, seq_len)
 
 
 def score_files(
