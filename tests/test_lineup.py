@@ -4,6 +4,7 @@ ranges; per-section arrangement; forced chords; density levels; and the one-line
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import mido
@@ -156,3 +157,25 @@ def test_a_model_without_chord_tokens_says_how_to_get_one(tmp_path, capsys):
     )
     err = capsys.readouterr().err.strip()
     assert code == 2 and "no chord tokens" in err and "\n" not in err
+
+
+def test_density_offsets_favour_short_notes_of_the_program_in_effect(band_model):
+    """An id's offset is the level times the shortness of the note values it sets; a Duration
+    whose Program came in an earlier id counts for the program in effect, and for none else."""
+    from tribute.composition.sampler import NO_PROGRAM
+    from tribute.composition.vocab import TokenTable
+    from tribute.modeldir import load_style_model
+
+    tokenizer = load_style_model(band_model).tokenizer
+    table = TokenTable.of(tokenizer)
+    bias = table.note_bias({33: 2.0})
+    alone = {" ".join(tokenizer.base_tokens(i)): i for i in range(tokenizer.music_vocab_size)}
+    eighth = next(
+        i
+        for d, i in alone.items()
+        if re.fullmatch(r"Duration_0\.(\d+)\.(\d+)", d)
+        and 2 * int(d.split(".")[1]) == int(d.split(".")[2])
+    )
+    half = next(i for d, i in alone.items() if re.fullmatch(r"Duration_2\.0\.\d+", d))
+    assert bias[33][eighth] == 2.0 and bias[33][half] == -2.0
+    assert bias[NO_PROGRAM][eighth] == bias[NO_PROGRAM][half] == 0.0

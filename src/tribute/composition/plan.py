@@ -1,10 +1,12 @@
 """A song's plan: for each section, what the sampler may write — the line-up's parts that play
 there, within their ranges, the chord that opens each bar, and how busy each part is.
 
-Density is a sampling method, not a trained attribute: every note a part begins moves the
-logit of the id that begins it by a fixed offset per level (``DENSITY_BIAS``), so ``low`` makes
-the part start fewer notes and ``high`` more; ``benchmarks/controls_bench.py`` measures what each
-level gives against real songs.
+Density is a sampling method, not a trained attribute: every note value a part writes moves
+the logit of its id by the level's weight (``DENSITY_BIAS``) times the note's shortness
+(log2 of 1/beats: an eighth +1, a half −1), so ``high`` favours short notes — more of them in a
+bar — and ``low`` long ones. (Favouring the ids that *begin* notes instead thinned the parts at
+``high``: the ids holding several notes are the chords of long, held bars.)
+``benchmarks/controls_bench.py`` measures what each level gives against real songs.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from tribute.errors import TributeError
 from tribute.tokens import MusicTokenizer
 
 # Logit offset per note a part begins; measured in benchmarks/controls_bench.py.
-DENSITY_BIAS = {"low": -1.5, "medium": 0.0, "high": 1.0}
+DENSITY_BIAS = {"low": -0.75, "medium": 0.0, "high": 1.0}
 
 
 @dataclass(frozen=True)

@@ -38,12 +38,13 @@ from tribute.model import inference_threads
 class SectionPlan:
     """What one call of :meth:`BarSampler.bars` may write: the ids the controls allow, the
     chord each new bar opens with (None: the model's choice), per part program the ids whose
-    leading pitch stays in its range, and a logit offset per id (density)."""
+    leading pitch stays in its range, and per program in effect a logit offset per id
+    (density; ``TokenTable.note_bias``)."""
 
     allowed: np.ndarray
     chords: list[int | None] = field(default_factory=list)
     leading: dict[int, np.ndarray] = field(default_factory=dict)
-    bias: np.ndarray | None = None
+    bias: dict[int, np.ndarray] | None = None
 
 
 @dataclass(frozen=True)
@@ -186,9 +187,9 @@ class BarSampler:
         engine, logits, positions = self._prefill(rows)
         while True:
             allowed = self._step_mask(rows, masks)
-            chosen = self._choose(
-                logits if masks.bias is None else logits + masks.bias, allowed, gens
-            )
+            programs = [r.program for r in rows]
+            biased = logits if masks.bias is None else logits + masks.bias_of(programs)
+            chosen = self._choose(biased, allowed, gens)
             for row, token in zip(rows, chosen, strict=True):
                 self._advance(row, token, bars, rows)
             live = [i for i, row in enumerate(rows) if not row.done]
@@ -356,22 +357,35 @@ class _PlanTensors:
     allowed: torch.Tensor
     programs: dict[int, int]  # program → row of ``leading``
     leading: torch.Tensor  # [programs + 1, V]; the last row allows everything
-    bias: torch.Tensor | None
+    bias: torch.Tensor | None  # [programs + 1, V] in ``bias_rows`` order; the last: no program
+    bias_rows: dict[int, int]
 
     @classmethod
     def of(cls, plan: SectionPlan, device) -> _PlanTensors:
         size = len(plan.allowed)
         stacked = [torch.as_tensor(plan.leading[p], device=device) for p in plan.leading]
         stacked.append(torch.ones(size, dtype=torch.bool, device=device))
-        bias = None if plan.bias is None else torch.as_tensor(plan.bias, device=device)
+        bias, bias_rows = None, {}
+        if plan.bias is not None:
+            named = [p for p in plan.bias if p != NO_PROGRAM]
+            rows = [plan.bias[p] for p in named] + [plan.bias[NO_PROGRAM]]
+            bias = torch.as_tensor(np.stack(rows), device=device)
+            bias_rows = {p: i for i, p in enumerate(named)}
         return cls(
             torch.as_tensor(plan.allowed, device=device),
             {p: i for i, p in enumerate(plan.leading)},
             torch.stack(stacked),
             bias,
+            bias_rows,
         )
 
     def leading_of(self, programs: list[int]) -> torch.Tensor:
         """[rows, V]: each row's range mask for the program its next pitch belongs to."""
         free = len(self.programs)
         return self.leading[[self.programs.get(p, free) for p in programs]]
+
+    def bias_of(self, programs: list[int]) -> torch.Tensor:
+        """[rows, V]: each row's density offsets given the program in effect."""
+        assert self.bias is not None
+        none = len(self.bias_rows)
+        return self.bias[[self.bias_rows.get(p, none) for p in programs]]

@@ -13,6 +13,7 @@ a Program would decode onto a piano).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -39,8 +40,11 @@ class TokenTable:
     notes: list[tuple[tuple[int, int], ...]]  # (program, pitch) of each note begun in the id
     lead_pitch: np.ndarray  # int [V]: the pitch of a note whose Program came before the id, -1
     last_program: np.ndarray  # int [V]: the program in effect after the id; NO_PROGRAM: same
+    # (program, shortness) of each Duration in the id: log2(1 / beats), clipped to ±2 (a sixteenth
+    # +2, a quarter 0, a whole note −2); NO_PROGRAM: the note of the program in effect before it.
+    durations: list[tuple[tuple[int, float], ...]]
     # Positions in a bar (MidiTok: ``positions_per_beat`` per beat of the time signature's
-    # denominator) must rise and stay inside the bar, or notes spill into the next bars.
+    # denominator) must stay inside the bar, or notes spill into the next bars.
     first_position: np.ndarray  # int [V]: the id's first Position value, -1 without one
     last_position: np.ndarray  # int [V]: its last, -1 without one
     top_position: np.ndarray  # int [V]: its highest, -1 without one
@@ -72,7 +76,7 @@ class TokenTable:
         if not bar_start.any():
             raise TributeError("the tokenizer has no Bar token: cannot count bars")
         state_after, state_masks = _grammar(tokenizer, size)
-        notes, lead_pitch, last_program = _notes(tokenizer, size)
+        notes, lead_pitch, last_program, durations = _notes(tokenizer, size)
         first, last, top, rising, beats, meters = _positions(tokenizer, size)
         return cls(
             bar_start,
@@ -89,6 +93,7 @@ class TokenTable:
             notes,
             lead_pitch,
             last_program,
+            durations,
             first,
             last,
             top,
@@ -147,12 +152,23 @@ class TokenTable:
         }
         return whole, leading
 
-    def note_bias(self, per_program: dict[int, float]) -> np.ndarray:
-        """A logit offset per id: each note it begins on program p adds ``per_program[p]``."""
-        bias = np.zeros(len(self.notes), dtype=np.float32)
-        if per_program:
-            for token_id, notes in enumerate(self.notes):
-                bias[token_id] = sum(per_program.get(p, 0.0) for p, _ in notes)
+    def note_bias(self, per_program: dict[int, float]) -> dict[int, np.ndarray]:
+        """A logit offset per id for each program in effect before it (``NO_PROGRAM``: none):
+        each note value the id sets on program p adds ``per_program[p]`` × its shortness, so a
+        positive level favours short notes (more of them in a bar) and a negative one long
+        notes. A Duration whose Program came in an earlier id counts for the program in effect."""
+        size = len(self.durations)
+        own = np.zeros(size, dtype=np.float32)
+        inherited = np.zeros(size, dtype=np.float32)  # shortness of notes of the program in effect
+        for token_id, found in enumerate(self.durations):
+            for program, short in found:
+                if program == NO_PROGRAM:
+                    inherited[token_id] += short
+                else:
+                    own[token_id] += per_program.get(program, 0.0) * short
+        bias = {NO_PROGRAM: own}
+        for program, level in per_program.items():
+            bias[program] = own + np.float32(level) * inherited
         return bias
 
 
@@ -183,13 +199,16 @@ def _positions(tokenizer: MusicTokenizer, size: int):
 
 
 def _notes(tokenizer: MusicTokenizer, size: int):
-    """Per id: the (program, pitch) notes it begins, a leading pitch, the program after it."""
+    """Per id: the (program, pitch) notes it begins, a leading pitch, the program after it, and
+    the (program, shortness) of its Durations."""
     notes: list[tuple[tuple[int, int], ...]] = []
+    durations: list[tuple[tuple[int, float], ...]] = []
     lead_pitch = np.full(size, -1, dtype=np.int64)
     last_program = np.full(size, NO_PROGRAM, dtype=np.int64)
     for token_id in range(size):
         events = tokenizer.base_tokens(token_id) if token_id < tokenizer.music_vocab_size else []
         found: list[tuple[int, int]] = []
+        lengths: list[tuple[int, float]] = []
         program: int | None = None
         for event in events:
             kind, _, value = event.partition("_")
@@ -201,8 +220,15 @@ def _notes(tokenizer: MusicTokenizer, size: int):
                     lead_pitch[token_id] = int(value)
                 else:
                     found.append((program, int(value)))
+            elif kind == "Duration":
+                beats, ticks, resolution = (int(v) for v in value.split("."))
+                short = -math.log2(max(beats + ticks / resolution, 1 / 16))
+                lengths.append(
+                    (NO_PROGRAM if program is None else program, min(2.0, max(-2.0, short)))
+                )
         notes.append(tuple(found))
-    return notes, lead_pitch, last_program
+        durations.append(tuple(lengths))
+    return notes, lead_pitch, last_program, durations
 
 
 def _signature(text: str) -> tuple[int, int]:
