@@ -22,7 +22,7 @@ from tribute.composition.vocab import TokenTable
 from tribute.errors import TributeError
 from tribute.tokens import MusicTokenizer
 
-# Logit offset per note a part begins; measured in benchmarks/controls_bench.py.
+# Weight of a note's shortness per level (see above); measured in benchmarks/controls_bench.py.
 DENSITY_BIAS = {"low": -0.75, "medium": 0.0, "high": 1.0}
 
 
