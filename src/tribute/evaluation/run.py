@@ -289,36 +289,7 @@ def evaluate(
         f"{len(inputs.genre)} genre songs"
         + (" — quick run, relaxed thresholds" if config.quick else "")
     )
-    log(
-        "generating with the model (M2)"
-        + (f", best of {config.candidates} by style score" if config.candidates > 1 else "")
-    )
-    began = time.perf_counter()
-    generated = generate(
-        inputs.m2,
-        m2_style,
-        n,
-        bars,
-        config.seed,
-        config.batch_size,
-        "M2",
-        log,
-        candidates=config.candidates,
-    )
-    generation_s = time.perf_counter() - began
-    m0_songs = None
-    if inputs.m0 is not None:
-        log(f"generating with its base model M0 ({inputs.m0.path})")
-        m0_songs = generate(
-            inputs.m0,
-            genre_style(inputs.m0, inputs.genre),
-            n,
-            bars,
-            config.seed,
-            config.batch_size,
-            "M0",
-            log,
-        )
+    generated, m0_songs, generation_s = _generate_sets(inputs, m2_style, n, bars, config, log)
     log("held-out likelihood (P1)")
     nll = _likelihood(inputs)
     log("prefix extraction (P6)")
@@ -354,6 +325,41 @@ def evaluate(
     write_report(figures, out)
     log(f"wrote {Path(out) / 'report.md'}, report.html and report.json")
     return EvaluationResult(figures)
+
+
+def _generate_sets(inputs: _Inputs, m2_style, n: int, bars: int, config: EvaluateConfig, log):
+    """The pieces of the model (M2) and of its base (M0, when known); M2's seconds."""
+    log(
+        "generating with the model (M2)"
+        + (f", best of {config.candidates} by style score" if config.candidates > 1 else "")
+    )
+    began = time.perf_counter()
+    generated = generate(
+        inputs.m2,
+        m2_style,
+        n,
+        bars,
+        config.seed,
+        config.batch_size,
+        "M2",
+        log,
+        candidates=config.candidates,
+    )
+    generation_s = time.perf_counter() - began
+    m0_songs = None
+    if inputs.m0 is not None:
+        log(f"generating with its base model M0 ({inputs.m0.path})")
+        m0_songs = generate(
+            inputs.m0,
+            genre_style(inputs.m0, inputs.genre),
+            n,
+            bars,
+            config.seed,
+            config.batch_size,
+            "M0",
+            log,
+        )
+    return generated, m0_songs, generation_s
 
 
 def _open_inputs(model: Path, artist: str | Path, genre: str | Path) -> _Inputs:

@@ -139,27 +139,19 @@ def finetune(
         if config.probe_songs
         else None
     )
-    record = {
-        "command": "finetune",
-        "base_model": base_name or str(base.resolve()),
-        "base_record": {
-            "preset": base_record.preset,
-            "corpus": base_record.corpus,
-            "styles": base_record.styles,
-        },
-        "artist_corpus": str(corpus.path.resolve()),
-        "genre_corpus": (
-            str(Path(genre_corpus).resolve()) if config.rehearsal and genre_corpus else None
-        ),
-        "style": name,
-        "style_id": style_id,
-        "method": method,
-        "preset": preset,
-        "split": {s: [m.id for m in corpus.split(s)] for s in ("train", "validation", "test")},
-        "validation_loss_before": before,
-        "bits_per_note_before": bits_before,
-        "finetune_config": config.to_json(),
-    }
+    record = _run_record(
+        base_name or str(base.resolve()),
+        base_record,
+        corpus,
+        genre_corpus,
+        config,
+        name,
+        style_id,
+        method,
+        preset,
+        before,
+        bits_before,
+    )
     atomic_write_text(out_dir / CONFIG_FILE, json.dumps(record, indent=1) + "\n")
     write_programs(out_dir, corpus.split("train"))  # the line-up compose defaults to
     result = train(
@@ -181,6 +173,43 @@ def finetune(
         _merge(out_dir, tokenizer, log)
     log(f"held-out loss {before:.4f} → {result.best_val_loss:.4f} (best epoch); saved {out_dir}")
     return result
+
+
+def _run_record(
+    base: str,
+    base_record: RunRecord,
+    corpus: Corpus,
+    genre_corpus,
+    config: FinetuneConfig,
+    name: str,
+    style_id: int,
+    method: str,
+    preset: str,
+    before: float,
+    bits_before,
+) -> dict:
+    """What ``finetune_config.json`` and the run's record say about this fine-tuning."""
+    return {
+        "command": "finetune",
+        "base_model": base,
+        "base_record": {
+            "preset": base_record.preset,
+            "corpus": base_record.corpus,
+            "styles": base_record.styles,
+        },
+        "artist_corpus": str(corpus.path.resolve()),
+        "genre_corpus": (
+            str(Path(genre_corpus).resolve()) if config.rehearsal and genre_corpus else None
+        ),
+        "style": name,
+        "style_id": style_id,
+        "method": method,
+        "preset": preset,
+        "split": {s: [m.id for m in corpus.split(s)] for s in ("train", "validation", "test")},
+        "validation_loss_before": before,
+        "bits_per_note_before": bits_before,
+        "finetune_config": config.to_json(),
+    }
 
 
 def _open_base(base: Path) -> tuple[MusicTokenizer, Any, RunRecord]:
