@@ -15,8 +15,15 @@ from tribute.model import (
     load_model,
 )
 
-# Issue 3: tiny < 2 M, mini ~2 M (the built-in base), small ~5-10 M, base ~40-90 M, large ~300 M (with a 2,000-token vocab).
-SIZES_M = {"tiny": (0.1, 2), "mini": (1.5, 4), "small": (5, 10), "base": (40, 90), "large": (250, 350)}
+# Issue 3: tiny < 2 M, small ~5-10 M, base ~40-90 M, large ~300 M (with a 2,000-token vocab);
+# mini ~2 M (the built-in base model).
+SIZES_M = {
+    "tiny": (0.1, 2),
+    "mini": (1.5, 4),
+    "small": (5, 10),
+    "base": (40, 90),
+    "large": (250, 350),
+}
 
 
 @pytest.mark.parametrize("name", list(PRESETS))

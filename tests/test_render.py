@@ -297,7 +297,6 @@ def test_svg_pages_exist_and_are_not_trivial(score_run):
         assert svg.stat().st_size > 10_000 and "<svg" in svg.read_text()[:500]
 
 
-
 def test_svg_engraves_in_another_thread(score_run, tmp_path):
     """verovio keeps its font path per thread: the studio engraves in a worker thread."""
     from concurrent.futures import ThreadPoolExecutor
@@ -308,6 +307,7 @@ def test_svg_engraves_in_another_thread(score_run, tmp_path):
     with ThreadPoolExecutor(1) as pool:
         pages = pool.submit(engrave_svg, out / "fixture.musicxml", tmp_path / "fixture").result()
     assert pages and pages[0].stat().st_size > 10_000
+
 
 @needs_mscore
 def test_pdf_pages_exist_and_are_not_trivial(score_run):
