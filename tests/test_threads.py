@@ -11,7 +11,7 @@ def _fake_machine(monkeypatch, cores: int, others_busy: list[float], own_busy: f
     state = {"busy": 0.0, "total": 0.0, "own": 0.0, "now": 0.0}
     windows = iter(others_busy)
 
-    def ticks():
+    def ticks(count_nice=False):
         return int(state["busy"] * 100), int(state["total"] * 100)
 
     def monotonic():
@@ -67,3 +67,11 @@ def test_this_machine_reads():
     busy = threads.busy_cores(0.05)
     assert busy is None or 0.0 <= busy <= (threads.os.cpu_count() or 1)
     assert threads.usable_cores() >= 1
+
+
+def test_niced_work_counts_where_it_does_not_yield(tmp_path):
+    """Under autogroup scheduling a niced job of another session competes like any other."""
+    stat = tmp_path / "stat"
+    stat.write_text("cpu  100 50 20 300 0 0 0 0 0 0\ncpu0 1 2 3 4 5 6 7 8\n")
+    assert threads._cpu_ticks(False, stat) == (120, 470)
+    assert threads._cpu_ticks(True, stat) == (170, 470)

@@ -7,7 +7,10 @@ barrier of each operator, and throughput falls far below a fair share (measured 
 right now — from ``/proc/stat`` over a fraction of a second, not the lagging load average —
 and takes the rest, at least one; while it trains, :class:`ThreadGovernor` measures the same
 over each logging window and moves the thread count when other work starts or ends. Work at low
-priority (``nice``) does not count: it yields to a run at normal priority.
+priority (``nice``) does not count where it yields to a run at normal priority — not under
+Linux's autogroup scheduling (``/proc/sys/kernel/sched_autogroup_enabled``), where a niced job
+started from another session (a terminal, ``setsid``) competes like any other: measured here, a
+``nice -n 19`` training took a full core from a normal-priority one.
 """
 
 from __future__ import annotations
@@ -28,28 +31,39 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def _cpu_ticks() -> tuple[int, int] | None:
-    """(busy ticks at normal priority, all ticks) over all CPUs, or None without /proc/stat."""
+def nice_yields() -> bool:
+    """Whether niced work yields to ours: not when the kernel groups processes by session."""
     try:
-        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+        return Path("/proc/sys/kernel/sched_autogroup_enabled").read_text().strip() != "1"
+    except OSError:
+        return True
+
+
+def _cpu_ticks(count_nice: bool, stat: Path = Path("/proc/stat")) -> tuple[int, int] | None:
+    """(busy ticks, all ticks) over all CPUs, or None without /proc/stat; niced ticks count as
+    busy with ``count_nice``."""
+    try:
+        fields = stat.read_text().split("\n", 1)[0].split()[1:]
     except OSError:
         return None
     user, nice, system, idle, iowait, irq, softirq, steal = (int(f) for f in fields[:8])
-    busy = user + system + irq + softirq + steal  # ``nice`` left out: it yields to us
-    return busy, busy + nice + idle + iowait
+    busy = user + system + irq + softirq + steal + (nice if count_nice else 0)
+    return busy, busy + (0 if count_nice else nice) + idle + iowait
 
 
 class _Window:
     """Cores other processes kept busy since the last reading (this process's own time taken
-    out, unless it runs niced and so counts under ``nice``, which is left out anyway)."""
+    out, unless it runs niced and niced time is left out anyway)."""
 
     def __init__(self) -> None:
-        self.niced = os.nice(0) > 0
+        self.count_nice = not nice_yields()
+        self.own_counted = self.count_nice or os.nice(0) == 0
         self.cores = os.cpu_count() or 1
         self._read()
 
     def _read(self) -> None:
-        self.ticks, self.own, self.when = _cpu_ticks(), time.process_time(), time.monotonic()
+        self.ticks = _cpu_ticks(self.count_nice)
+        self.own, self.when = time.process_time(), time.monotonic()
 
     def busy(self) -> float | None:
         before, own, when = self.ticks, self.own, self.when
@@ -58,12 +72,13 @@ class _Window:
             return None
         wall = self.when - when
         share = (self.ticks[0] - before[0]) / (self.ticks[1] - before[1])  # of all CPUs
-        others = share * self.cores * wall - (0.0 if self.niced else self.own - own)
+        others = share * self.cores * wall - (self.own - own if self.own_counted else 0.0)
         return max(0.0, others / max(wall, 1e-9))
 
 
 def busy_cores(sample_s: float = SAMPLE_S) -> float | None:
-    """Cores kept busy by *other* processes at normal priority, measured over ``sample_s``."""
+    """Cores kept busy by *other* processes (niced ones where they do not yield), measured over
+    ``sample_s``."""
     window = _Window()
     time.sleep(sample_s)
     return window.busy()
