@@ -106,12 +106,24 @@ function downloads(view) {
       : h("span", { class: "muted" }, "The zip is offered once the score is engraved."));
 }
 
+function styleText(style) {
+  // bits per note under the style model minus under its base: lower is more artist-like
+  const where = [];
+  if (style.artist_percentile !== null && style.artist_percentile !== undefined)
+    where.push(`as artist-like as the ${Math.round(style.artist_percentile)}th-percentile held-out song`);
+  if (style.genre_percentile !== null && style.genre_percentile !== undefined)
+    where.push(`more than ${Math.round(style.genre_percentile)} % of genre songs`);
+  const bits = `${style.style_bits.toFixed(2)} bits/note against the base model`;
+  return where.length ? `${bits} (${where.join("; ")})` : bits;
+}
+
 function controlsTable(view) {
   const record = view.record;
   const rows = [["model", view.model], ["seed", `${record.seed} (asked for ${record.requested_seed})`],
     ["styles", (record.styles || []).join(", ") || "none"], ["bars", record.bars],
     ["form", (record.form || []).map((s) => `${s.name}:${s.bars}`).join(" ")],
     ["parts", (record.parts || []).map((p) => p.name).join(", ")], ["guard", record.guard]];
+  if (record.style) rows.push(["style score", styleText(record.style)]);
   for (const [key, value] of Object.entries(record.controls || {})) {
     if (value === null || (Array.isArray(value) && !value.length) || ["form", "bars"].includes(key)) continue;
     const shown = typeof value === "boolean" ? (value ? "yes" : "no") : value;
