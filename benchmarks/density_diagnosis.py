@@ -47,15 +47,29 @@ from tribute.music import Song, bar_start_ticks
 from tribute.originality import song_from_score
 
 
+def sounding_share(track, end: int) -> float:
+    """Share of the piece's ticks in which the track sounds (legato voices: near 1)."""
+    sounding = np.zeros(end + 1, dtype=np.int64)
+    for note in track.notes:
+        start = min(note.time, end)
+        sounding[start] += 1
+        sounding[min(end, note.time + max(1, note.duration))] -= 1
+    return float((np.cumsum(sounding)[:end] > 0).mean()) if end else 0.0
+
+
 def density(song: Song) -> dict:
-    """Notes per bar per sounding part, parts with notes, notes per bar in all."""
+    """Notes per bar per sounding part, parts with notes, notes per bar in all, and the share
+    of the time a part sounds."""
     bars = max(1, len(bar_start_ticks(song.score)))
-    parts = [t.note_num() / bars for t in song.score.tracks if t.note_num()]
+    tracks = [t for t in song.score.tracks if t.note_num()]
+    parts = [t.note_num() / bars for t in tracks]
+    end = song.score.end()
     return {
         "per_part": float(np.mean(parts)) if parts else 0.0,
         "parts": len(parts),
         "per_bar": float(sum(parts)),
         "bars": bars,
+        "sounding": float(np.mean([sounding_share(t, end) for t in tracks])) if tracks else 0.0,
     }
 
 
@@ -70,6 +84,7 @@ def summarize(rows: list[dict]) -> dict:
         "parts_mean": round(float(np.mean([r["parts"] for r in rows])), 2),
         "per_bar_mean": round(float(np.mean([r["per_bar"] for r in rows])), 2),
         "bars_mean": round(float(np.mean([r["bars"] for r in rows])), 1),
+        "sounding_mean": round(float(np.mean([r["sounding"] for r in rows])), 2),
     }
 
 
@@ -262,8 +277,9 @@ def main() -> None:
 
 def table(runs: list[dict]) -> str:
     lines = [
-        "| run | arm | pieces | notes/bar/part mean | p10 / p50 / p90 | parts | notes/bar |",
-        "|---|---|---:|---:|---|---:|---:|",
+        "| run | arm | pieces | notes/bar/part mean | p10 / p50 / p90 | parts | notes/bar | "
+        "part sounds |",
+        "|---|---|---:|---:|---|---:|---:|---:|",
     ]
     for run in runs:
         for name, s in run["arms"].items():
@@ -273,13 +289,14 @@ def table(runs: list[dict]) -> str:
             lines.append(
                 f"| {run['label']} | {name} | {s['pieces']} | {s['per_part_mean']:.2f} | "
                 f"{p10:.2f} / {p50:.2f} / {p90:.2f} | {s['parts_mean']:.1f} | "
-                f"{s['per_bar_mean']:.1f} |"
+                f"{s['per_bar_mean']:.1f} | "
+                + (f"{s['sounding_mean']:.0%} |" if "sounding_mean" in s else "– |")
             )
         d = run["d_teacher_forced"]
         lines.append(
             f"| {run['label']} | d_teacher_forced | {d['songs']} | expected "
             f"{d['expected_notes_per_bar']:.2f} vs real {d['real_notes_per_bar']:.2f} notes/bar "
-            f"(×{d['expected_over_real']:.2f}) | | | |"
+            f"(×{d['expected_over_real']:.2f}) | | | | |"
         )
         if "e_blocked_under_ordered_positions" in run:
             e = run["e_blocked_under_ordered_positions"]
