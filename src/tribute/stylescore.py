@@ -36,6 +36,12 @@ REFERENCE_VERSION = 1
 GENRE_SONGS = 60  # genre pieces in the reference (a seeded sample of its held-out splits)
 
 
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st, ..."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
 @dataclass
 class StyleScore:
     style_bits: float  # under the style model − under the base, bits per note
@@ -51,9 +57,8 @@ class StyleScore:
     def text(self) -> str:
         where = []
         if self.artist_percentile is not None:
-            where.append(
-                f"as artist-like as the {self.artist_percentile:.0f}th-percentile held-out song"
-            )
+            nth = ordinal(round(self.artist_percentile))
+            where.append(f"as artist-like as the {nth}-percentile held-out song")
         if self.genre_percentile is not None:
             where.append(f"more than {self.genre_percentile:.0f} % of genre songs")
         return f"style {self.style_bits:+.2f} bits/note" + (

@@ -106,11 +106,16 @@ function downloads(view) {
       : h("span", { class: "muted" }, "The zip is offered once the score is engraved."));
 }
 
+function ordinal(n) {
+  const teen = n % 100 >= 10 && n % 100 <= 20;
+  return `${n}${teen ? "th" : ({ 1: "st", 2: "nd", 3: "rd" })[n % 10] || "th"}`;
+}
+
 function styleText(style) {
   // bits per note under the style model minus under its base: lower is more artist-like
   const where = [];
   if (style.artist_percentile !== null && style.artist_percentile !== undefined)
-    where.push(`as artist-like as the ${Math.round(style.artist_percentile)}th-percentile held-out song`);
+    where.push(`as artist-like as the ${ordinal(Math.round(style.artist_percentile))}-percentile held-out song`);
   if (style.genre_percentile !== null && style.genre_percentile !== undefined)
     where.push(`more than ${Math.round(style.genre_percentile)} % of genre songs`);
   const bits = `${style.style_bits.toFixed(2)} bits/note against the base model`;
