@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -200,9 +200,14 @@ class Editor:
         return frozenset(found)
 
     def _parts(self, song: _Song, programs) -> tuple[Part, ...]:
-        """Parts (ranges, monophony) for the song's programs, from the model's corpus."""
+        """Parts (ranges, monophony) for the song's programs, from the model's corpus, under
+        the song's own track names ("Bass", not the program's "Voice")."""
         items = ",".join(str(p) for p in sorted(programs))
-        return parse_lineup(items, self.style_model.programs())
+        parts = parse_lineup(items, self.style_model.programs())
+        return tuple(
+            replace(p, name=song.names[p.program]) if song.names.get(p.program) else p
+            for p in parts
+        )
 
     def _candidates(
         self,
