@@ -256,3 +256,23 @@ def test_positions_may_go_back_inside_a_bar_but_never_past_its_end(model):
     sampler.settings = SamplerConfig(ordered_positions=True)
     ordered = sampler._in_bar([row])
     assert not ordered[0, earlier] and ordered[0, later]
+
+
+def test_a_candidate_without_notes_gets_no_style_score_and_ranks_last():
+    """Best of K must not stop at an empty sample: it is left unscored and chosen last."""
+    from tribute.composition.candidate import Candidate
+    from tribute.composition.song import Composer, _style_rank
+    from tribute.stylescore import StyleScore
+
+    class Scorer:
+        def score(self, scores):
+            assert all(s.note_num() for s in scores), "an empty song reached the scorer"
+            return [StyleScore(-1.0, 5.0, 6.0, s.note_num()) for s in scores]
+
+    full, empty = band_song(4), Score(24)
+    made = [Candidate(1, [1], empty, []), Candidate(2, [1], full, [])]
+    composer = object.__new__(Composer)
+    composer.scorer = Scorer()
+    composer._score_styles(made)
+    assert made[0].style is None and made[1].style.style_bits == -1.0
+    assert min(made, key=_style_rank) is made[1]

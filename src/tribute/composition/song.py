@@ -10,6 +10,7 @@ model's training corpora; a ``copy`` is rejected and resampled with the next see
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -189,12 +190,16 @@ class Composer:
         made, _ = self._generate_all([s + j * CANDIDATE_SEED_STEP for s in seeds for j in range(k)])
         if k == 1 or self.scorer is None:
             return made
-        for candidate, style in zip(made, self.scorer.score([c.score for c in made]), strict=True):
-            candidate.style = style
-        return [
-            min(made[i * k : (i + 1) * k], key=lambda c: c.style.style_bits)
-            for i in range(len(seeds))
-        ]
+        self._score_styles(made)
+        return [min(made[i * k : (i + 1) * k], key=_style_rank) for i in range(len(seeds))]
+
+    def _score_styles(self, candidates: list[Candidate]) -> None:
+        """Each candidate's style score; one without notes has none (and ranks last)."""
+        sounding = [c for c in candidates if c.score.note_num()]
+        if self.scorer is not None and sounding:
+            styles = self.scorer.score([c.score for c in sounding])
+            for candidate, style in zip(sounding, styles, strict=True):
+                candidate.style = style
 
     def _generate_all(self, seeds: list[int]) -> tuple[list[Candidate], int]:
         """Candidates for every seed, ``batch_size`` rows at a time."""
@@ -222,19 +227,14 @@ class Composer:
                 )
             else:
                 originals.append(candidate)
-        if self.scorer is not None and originals:
-            for candidate, style in zip(
-                originals, self.scorer.score([c.score for c in originals]), strict=True
-            ):
-                candidate.style = style
+        self._score_styles(originals)
         for candidate in candidates:
             tried.append(candidate_record(candidate))
         if not originals:
             return None
-        return min(
-            originals,
-            key=lambda c: (c.style.style_bits if c.style is not None else 0.0, lead_run(c)),
-        )
+        if self.scorer is None:
+            return min(originals, key=lead_run)
+        return min(originals, key=lambda c: (_style_rank(c), lead_run(c)))
 
     def generate(
         self, seeds: list[int], primer: Primer | None = None
@@ -527,3 +527,8 @@ def _scorer(style_model: StyleModel, config: ComposeConfig, log):
             raise
         log(f"no style score: {exc}")
         return None
+
+
+def _style_rank(candidate: Candidate) -> float:
+    """Lower is more artist-like; a candidate without a style score (no notes) ranks last."""
+    return candidate.style.style_bits if candidate.style is not None else math.inf
