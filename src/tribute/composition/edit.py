@@ -166,10 +166,13 @@ class Editor:
         """Write the parts of ``instruments`` around the melody of a file."""
         song = _Song.read(melody_path, "melody")
         _keep_melody(song, melody_track)
-        parts = parse_lineup(instruments, self.style_model.programs())
-        parts = tuple(p for p in parts if p.program not in song.track_of)
+        asked = parse_lineup(instruments, self.style_model.programs())
+        parts = tuple(p for p in asked if p.program not in song.track_of)
         if not parts:
             raise TributeError("--instruments adds no part the melody file does not already have")
+        for part in asked:
+            if part not in parts:
+                log(f"{part.name} (program {part.program}): the melody file already plays it")
         first, last = self.config.bars or (1, song.bars)
         if last > song.bars:
             raise TributeError(f"--bars {first}-{last}: the melody has {song.bars} bars")
