@@ -22,7 +22,6 @@ Writes JSON (``--out``) and prints the Markdown tables for benchmarks/candidates
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -31,7 +30,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from machine import machine, versions
+from machine import keep_run, machine, versions
 
 from tribute.corpus import Corpus
 from tribute.evaluation import EvaluateConfig, evaluate
@@ -165,9 +164,7 @@ def main() -> None:
         "machine": machine(threads=1),
         "versions": versions("torch", "transformers", "scikit-learn"),
     }
-    runs = json.loads(args.out.read_text()) if args.out.is_file() else []
-    runs = [r for r in runs if r.get("label") != args.label] + [result]
-    args.out.write_text(json.dumps(runs, indent=1) + "\n")
+    runs = keep_run(args.out, result)
     print(table(runs))
 
 

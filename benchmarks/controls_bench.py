@@ -19,7 +19,6 @@ Writes JSON (``--out``) and prints the Markdown tables for benchmarks/controls_b
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 import time
@@ -29,7 +28,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from machine import machine, versions
+from machine import keep_run, machine, versions
 from symusic import Score
 
 from tribute.composition import ComposeConfig, Composer, Controls
@@ -186,9 +185,7 @@ def main() -> None:
         "machine": machine(threads=1),
         "versions": versions("torch", "transformers", "miditok", "symusic"),
     }
-    runs = json.loads(args.out.read_text()) if args.out.is_file() else []
-    runs = [r for r in runs if r.get("label") != args.label] + [result]
-    args.out.write_text(json.dumps(runs, indent=1) + "\n")
+    runs = keep_run(args.out, result)
     print(table(runs))
 
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 import time
 from contextlib import contextmanager
@@ -37,7 +36,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from machine import machine, versions
+from machine import keep_run, machine, versions
 
 from tribute.composition.sampler import BarSampler
 from tribute.corpus import Corpus
@@ -269,9 +268,7 @@ def main() -> None:
         "machine": machine(threads=1),
         "versions": versions("torch", "transformers", "miditok", "symusic"),
     }
-    runs = json.loads(args.out.read_text()) if args.out.is_file() else []
-    runs = [r for r in runs if r.get("label") != args.label] + [result]
-    args.out.write_text(json.dumps(runs, indent=1) + "\n")
+    runs = keep_run(args.out, result)
     print(table(runs))
 
 

@@ -30,7 +30,6 @@ Writes JSON (``--out``) and prints the Markdown table for benchmarks/infill_benc
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -40,7 +39,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from machine import machine, versions
+from machine import keep_run, machine, versions
 from symusic import Score
 
 from tribute.composition import ComposeConfig, Composer, Controls, parse_form
@@ -240,9 +239,7 @@ def main() -> None:
         "machine": machine(threads=1),
         "versions": versions("torch", "transformers", "miditok", "symusic"),
     }
-    runs = json.loads(args.out.read_text()) if args.out.is_file() else []
-    runs = [r for r in runs if r.get("label") != args.label] + [result]
-    args.out.write_text(json.dumps(runs, indent=1) + "\n")
+    runs = keep_run(args.out, result)
     print(table(runs))
 
 

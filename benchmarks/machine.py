@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import re
@@ -28,3 +29,12 @@ def machine(**extra) -> dict:
 
 def versions(*packages: str) -> dict:
     return {p: version(p) for p in packages}
+
+
+def keep_run(path: Path, result: dict) -> list[dict]:
+    """Add ``result`` to the runs recorded in ``path`` (a run of the same label replaces the
+    old one) and return them all, oldest first."""
+    runs = json.loads(path.read_text()) if path.is_file() else []
+    runs = [r for r in runs if r.get("label") != result.get("label")] + [result]
+    path.write_text(json.dumps(runs, indent=1) + "\n")
+    return runs

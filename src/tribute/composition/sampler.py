@@ -13,12 +13,12 @@ bar, the song's time signature kept, each part's pitch range, and the planned ch
 each bar. A row stops exactly when it would open bar ``bars + 1``.
 
 Positions may go back inside a bar. MidiTok writes a bar's notes in time order, but a model
-that has moved on while a voice still had a note at an earlier onset asks to go back (on the
-demo's chorale model, the top choice at 5 % of steps); forbidding that moved the blocked
-probability to the bar's end (2.7 % → 4.8 % a step) and cut a voice's notes per bar from 3.7 to
-3.0, against 4.0 in real chorales (benchmarks/density_diagnosis.md). Decoding places a note by
-its bar and position, so the order does not change the music; ``ordered_positions`` restores
-the strict rule.
+that has moved on while a voice still had a note at an earlier onset asks to go back: on a
+chorale model fine-tuned from an early checkpoint of the base, the top choice at 5 % of steps
+(0.1 % on the shipped base). Forbidding that moved the blocked probability to the bar's end
+(2.7 % → 4.8 % a step) and cut a voice's notes per bar from 3.7 to 3.0, against 4.0 in real
+chorales (benchmarks/density_diagnosis.md). Decoding places a note by its bar and position, so
+the order does not change the music; ``ordered_positions`` restores the strict rule.
 """
 
 from __future__ import annotations
