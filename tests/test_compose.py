@@ -80,6 +80,34 @@ def test_form_repeats_the_chorus_and_marks_sections(model, tmp_path):
     assert record.form[3]["repeat_of_bar"] == 2
 
 
+def test_a_fine_tuned_model_composes_in_a_form_of_its_training_songs(model, tmp_path, capsys):
+    import shutil
+
+    learned = tmp_path / "model"
+    shutil.copytree(model, learned)
+    forms = {"forms": [{"song": "s1", "form": [["a", 2], ["a", 2], ["b", 2]]}]}
+    (learned / "forms.json").write_text(json.dumps(forms))
+    code = main(
+        ["compose", str(learned), "--bars", "8", "--out", str(tmp_path / "o"), "--no-guard"]
+    )
+    assert code == 0
+    record = json.loads((tmp_path / "o" / "song-01.json").read_text())
+    assert record["controls"]["form"] == ["a:2", "a:2", "b:4"]  # fitted to the 8 bars
+    assert record["controls"]["form_song"] == "s1"
+    score = Score(str(tmp_path / "o" / "song-01.mid"))
+    assert [m.time // TPQ_BAR for m in score.markers] == [0, 2, 4, 8]
+    # An explicit form wins; a model without forms cannot be asked for one.
+    code = main(
+        ["compose", str(learned), "--form", "x:3", "--out", str(tmp_path / "p"), "--no-guard"]
+    )
+    assert code == 0
+    assert json.loads((tmp_path / "p" / "song-01.json").read_text())["controls"]["form"] == ["x:3"]
+    capsys.readouterr()
+    code = main(["compose", str(model), "--form", "learned:8", "--out", str(tmp_path / "q")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "has no forms.json" in err and "\n" not in err
+
+
 def test_the_same_seed_gives_the_same_song(model, tmp_path):
     controls = Controls(form=parse_form(None, 3))
     for folder in ("a", "b"):

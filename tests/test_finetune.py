@@ -13,6 +13,7 @@ from songs import write_song
 from tribute.cli import main
 from tribute.composition import ComposeConfig, Controls, compose, parse_form
 from tribute.corpus import BuildConfig, build
+from tribute.corpus.forms import read_forms
 from tribute.corpus.labels import LabelRules
 from tribute.modeldir import load_style_model, model_info
 from tribute.tokens import TokenizerConfig
@@ -106,6 +107,9 @@ def test_full_finetune_saves_reloads_and_records(setup, tmp_path):
     assert loaded.model.config.vocab_size == loaded.tokenizer.vocab_size
     text, _ = model_info(out)
     assert "style: artist=Band" in text and "bits per note" in text
+    forms = read_forms(out)  # one per training song, for compose's learned forms
+    assert forms is not None and len(forms) == len(record["split"]["train"])
+    assert {song for song, _ in forms} == set(record["split"]["train"])
     # The fine-tuned model composes in its style by default.
     (song,) = compose(
         out,
@@ -131,6 +135,7 @@ def test_lora_adapter_and_merged_model(setup, tmp_path):
         a = adapter.model(input_ids=ids).logits
         b = merged.model(input_ids=ids).logits
     assert torch.allclose(a, b, atol=1e-4)
+    assert read_forms(out / "merged") == read_forms(out)
 
 
 def test_early_stopping_keeps_the_best_epoch(setup, tmp_path):

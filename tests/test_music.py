@@ -33,3 +33,35 @@ def test_ngram_hashes_are_transposition_invariant_over_intervals_and_distinct():
     h = ngram_hashes(seq, 6)
     assert h[0] == h[-1] and h[0] != h[1]
     assert ngram_hashes(seq, 6)[0] != ngram_hashes(seq, 5)[0]
+
+
+def test_form_from_repeated_bars():
+    from tribute.music.form import find_form, fit_form
+
+    # A chorale's bar form: the first phrase pair comes back, then new material.
+    assert find_form(list("abcdabcdefgh")) == [("a", 4), ("a", 4), ("b", 4)]
+    assert find_form(list("abcdefgh")) == [("a", 8)]  # through-composed
+    assert find_form(list("abab")) == [("a", 2), ("a", 2)]
+    assert find_form(list("aaaa")) == [("a", 2), ("a", 2)]  # a repeated single bar is no form
+    # "cd" returns alone as well: the first statement is cut so that it starts a section.
+    assert find_form(list("abcdxabcdycd")) == [
+        ("a", 2),
+        ("b", 2),
+        ("c", 1),
+        ("a", 2),
+        ("b", 2),
+        ("d", 1),
+        ("b", 2),
+    ]
+    assert find_form([None, None, None, None]) == [("a", 4)]  # empty bars never repeat
+    assert fit_form([("a", 4), ("a", 4), ("b", 4)], 10) == [("a", 4), ("a", 4), ("b", 2)]
+    assert fit_form([("a", 4), ("a", 4), ("b", 4)], 16) == [("a", 4), ("a", 4), ("b", 8)]
+    assert fit_form([("a", 4), ("a", 4)], 12) == [("a", 4), ("a", 4), ("b", 4)]
+
+
+def test_forms_are_drawn_near_the_asked_length():
+    from tribute.corpus.forms import choose_form
+
+    forms = [("long", [("a", 40)]), ("chorale", [("a", 4), ("a", 4), ("b", 6)])]
+    for seed in range(8):
+        assert choose_form(forms, 16, seed) == ("chorale", [("a", 4), ("a", 4), ("b", 8)])

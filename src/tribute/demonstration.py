@@ -252,18 +252,16 @@ def _finetune(out: Path, plan: DemoConfig) -> dict:
 def _compose(out: Path, plan: DemoConfig) -> dict:
     from tribute.composition import ComposeConfig, Controls, compose, parse_form
 
-    form = (
-        parse_form(None, plan.bars) if plan.quick else parse_form("a:4 b:4 a:4 c:4", None)
-    )  # a chorale-like AABA: the opening phrase returns
     records = compose(
         out / "models" / "bach",
         out / "songs",
-        # No --instruments: the chorales' typical line-up, four voices a choir can sing.
-        Controls(form=form, time_signature=(4, 4)),
+        # No --instruments: the chorales' typical line-up, four voices a choir can sing; no
+        # --form: each song takes the form of one of the chorales it learned from.
+        Controls(form=parse_form(None, plan.bars), time_signature=(4, 4), learned_form=True),
         ComposeConfig(
             n=plan.songs,
             seed=plan.seed,
-            batch_size=plan.songs,
+            batch_size=1,  # a form per batch: one song each, so each has its own
             against=(str(out / "corpora" / "bach-50"), str(out / "corpora" / "genre")),
         ),
         log=_indent,

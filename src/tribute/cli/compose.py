@@ -34,8 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     shape.add_argument("--bars", type=int, help="song length in bars (default 16)")
     shape.add_argument(
         "--form",
-        help='sections, e.g. "intro:4 verse:8 chorus:8 verse:8 '
-        'chorus:8"; a section name that returns repeats',
+        help='sections, e.g. "intro:4 verse:8 chorus:8 verse:8 chorus:8" (a section name '
+        'that returns repeats), or "learned[:BARS]": the form of one of the artist\'s songs, '
+        "the default for a fine-tuned model (see docs)",
     )
     parser.add_argument(
         "--vary-repeats",
@@ -109,14 +110,22 @@ def run(args: argparse.Namespace) -> int:
         ComposeConfig,
         Controls,
         compose,
-        parse_form,
         parse_instruments,
         parse_tempo,
         parse_time_signature,
     )
-    from tribute.composition.controls import chords_of_song, parse_chords, parse_density
+    from tribute.composition.controls import (
+        chords_of_song,
+        parse_chords,
+        parse_density,
+        parse_form_request,
+        require_forms,
+    )
+    from tribute.modeldir import model_path
 
-    form = parse_form(args.form, args.bars)
+    form, learned = parse_form_request(args.form, args.bars)
+    if learned and args.form is not None:
+        require_forms(model_path(args.model), args.model)
     chords = (
         chords_of_song(args.chords_from, sum(s.bars for s in form))
         if args.chords_from
@@ -129,6 +138,7 @@ def run(args: argparse.Namespace) -> int:
         instruments=parse_instruments(args.instruments),
         chords=chords,
         density=parse_density(args.density),
+        learned_form=learned,
         **given(args, "key", "temperature", "top_p", "vary_repeats"),
     )
     config = ComposeConfig(

@@ -67,6 +67,10 @@ def register(subparsers) -> None:
         help="each generated piece the best of K by style score, as compose --candidates "
         "keeps (default 1; no guard, so P4/P5 show what selection does to copying)",
     )
+    parser.add_argument(
+        "--temperature", type=float, help="sampling temperature, as compose's (default 1.0)"
+    )
+    parser.add_argument("--top-p", type=float, help="nucleus sampling mass (default 0.95)")
     parser.add_argument("--out", required=True, metavar="DIR", help="report folder")
     parser.set_defaults(func=run)
 
@@ -76,7 +80,11 @@ def run(args: argparse.Namespace) -> int:
     from tribute.evaluation import EvaluateConfig, evaluate
 
     config = EvaluateConfig(
-        **given(args, "n", "quick", "style", "bars", "seed", "batch_size", "prompts", "candidates")
+        **given(
+            args,
+            *("n", "quick", "style", "bars", "seed", "batch_size", "prompts", "candidates"),
+            *("temperature", "top_p"),
+        )
     )
     result = evaluate(args.model, args.artist, args.genre, args.out, config)
     for c in result.criteria:

@@ -11,13 +11,15 @@ part starts a note. Every parser's error quotes the flag the user typed.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 
 from tribute.errors import TributeError
 from tribute.music import scale_pitch_classes
 from tribute.music.harmony import parse_chord_symbol
 
 MAX_BARS = 512
+LEARNED_FORM = "learned"  # --form learned: the form of one of the artist's songs
 FREE_CHORD = "*"  # in a chord plan: the model chooses this bar's chord
 NO_CHORD = "N.C."
 DENSITY_LEVELS = ("low", "medium", "high")
@@ -50,6 +52,10 @@ class Controls:
     temperature: float = 1.0
     top_p: float = 0.95
     vary_repeats: bool = False
+    # Take the form of one of the model's training songs (its forms.json), fitted to the bars;
+    # form_song names that song once the composer has chosen it.
+    learned_form: bool = False
+    form_song: str | None = None
 
     def __post_init__(self) -> None:
         if self.temperature <= 0 or not 0 < self.top_p <= 1:
@@ -122,6 +128,17 @@ def parse_form(text: str | None, bars: int | None) -> tuple[Section, ...]:
     if not sections or total > MAX_BARS:
         raise TributeError(f"--form must have 1 to {MAX_BARS} bars in all, got {total}")
     return tuple(sections)
+
+
+def parse_form_request(text: str | None, bars: int | None) -> tuple[tuple[Section, ...], bool]:
+    """``--form``/``--bars`` → (form, learned): no ``--form``, ``learned`` or ``learned:N`` ask
+    for a learned form of that many bars (default 16), which a model without recorded forms
+    composes as one through-composed section."""
+    match = re.fullmatch(rf"{LEARNED_FORM}(?::(\d+))?", (text or "").strip().lower())
+    if text is None or match:
+        count = int(match.group(1)) if match and match.group(1) else bars
+        return parse_form(None, count), True
+    return parse_form(text, bars), False
 
 
 def _section_parts(spec: str | None, section: str) -> tuple[str, ...] | None:
@@ -251,3 +268,32 @@ def parse_instruments(text: str | None) -> str | None:
 
     parse_lineup(text, EMPTY)
     return text
+
+
+def with_learned_form(controls: Controls, model_folder: Path, seed: int) -> Controls:
+    """``controls`` with the form of one of the model's training songs fitted to its bars
+    (drawn by ``seed``), when it asks for a learned form and the model has recorded forms."""
+    from tribute.corpus.forms import choose_form, read_forms
+
+    names_sections = any(section != "*" for section, _, _ in controls.density)
+    forms = read_forms(model_folder) if controls.learned_form and not names_sections else None
+    if not forms:
+        return controls
+    song, form = choose_form(forms, controls.bars, seed)
+    return replace(
+        controls,
+        form=tuple(Section(name, bars) for name, bars in form),
+        learned_form=False,
+        form_song=song,
+    )
+
+
+def require_forms(model_folder: Path, shown: str) -> None:
+    """``--form learned`` names a model that recorded its training songs' forms."""
+    from tribute.corpus.forms import FORMS_FILE
+
+    if not (model_folder / FORMS_FILE).is_file():
+        raise TributeError(
+            f"--form learned: {shown} has no {FORMS_FILE} (fine-tuning writes one from the "
+            'artist\'s songs); give the sections instead, e.g. --form "a:4 a:4 b:8"'
+        )

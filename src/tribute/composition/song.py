@@ -29,7 +29,7 @@ from tribute.composition.candidate import (
     rejection,
     timing,
 )
-from tribute.composition.controls import Controls
+from tribute.composition.controls import Controls, with_learned_form
 from tribute.composition.lineup import Part, parse_lineup
 from tribute.composition.plan import PlannedSection, plan_song
 from tribute.composition.primer import Primer
@@ -90,6 +90,7 @@ class Composer:
     # (section, index, sections, bars), "bar" (bars_done, bars, tokens_per_s) and "song"
     # (song, verdict). A callback may raise to cancel the work.
     on_progress: Callable[[dict], None] | None = None
+    asked: Controls | None = None  # as given, when a learned form is drawn per batch
 
     @classmethod
     def open(
@@ -109,12 +110,19 @@ class Composer:
         table = TokenTable.of(tokenizer)
         primer = Primer.read(config.primer, tokenizer, table) if config.primer else None
         parts = _lineup(style_model, controls, primer)
-        composer = cls(style_model, controls, config, table, parts, styles, primer)
+        composer = cls(style_model, controls, config, table, parts, styles, primer, asked=controls)
+        composer.draw_form(config.seed)
         composer._plan(primer)  # an impossible request fails before any sampling
         if config.guard:
             composer.checker = _checker(style_model, config.against, log)
         composer.scorer = _scorer(style_model, config, log)
         return composer
+
+    def draw_form(self, seed: int) -> None:
+        """The form of the next batch: when the controls ask for a learned one, that of a
+        training song drawn by ``seed`` (songs of one batch share their form)."""
+        if self.asked is not None:
+            self.controls = with_learned_form(self.asked, self.style_model.path, seed)
 
     def _plan(self, primer: Primer | None) -> list[PlannedSection]:
         """The sampler's plan per section, given a primer (whose bars come first)."""
@@ -138,6 +146,7 @@ class Composer:
         records: list[SongRecord] = []
         for first in range(0, self.config.n, self.config.batch_size):
             indices = list(range(first, min(self.config.n, first + self.config.batch_size)))
+            self.draw_form(self.config.seed + first)
             records += self._batch(indices, out, log)
         if self.config.render:
             from tribute.rendering import band_outputs, render

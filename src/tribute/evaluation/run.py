@@ -51,10 +51,14 @@ class EvaluateConfig:
     permutations: int | None = None  # C2ST permutation null (default 100; quick 20)
     prompts: int | None = None  # 2-bar prompts per group for P6 (default 16; quick 4)
     candidates: int = 1  # each M2 piece the best of this many by style score (no guard)
+    temperature: float = 1.0  # sampling, as compose --temperature / --top-p
+    top_p: float = 0.95
 
     def __post_init__(self) -> None:
         if self.n < 1 or self.batch_size < 1:
             raise TributeError("-n and --batch-size must be at least 1")
+        if self.temperature <= 0 or not 0 < self.top_p <= 1:
+            raise TributeError("--temperature must be > 0 and --top-p in (0, 1]")
         if self.candidates < 1:
             raise TributeError("--candidates must be at least 1")
         if self.bars is not None and self.bars < 1:
@@ -173,15 +177,20 @@ def generate(
     prefix: str,
     log=print,
     candidates: int = 1,
+    temperature: float = 1.0,
+    top_p: float = 0.95,
 ) -> list[Song]:
     """``n`` pieces of ``bars`` bars from a loaded model, as normalized Songs (roles and lead
-    track as ingestion gives them); each the best of ``candidates`` by style score."""
+    track as ingestion gives them); each the best of ``candidates`` by style score. Each batch
+    takes the form of one of the model's training songs when it recorded them, as compose."""
     from tribute.composition import ComposeConfig, Composer, Controls, parse_form
     from tribute.originality import song_from_score
 
     composer = Composer.open(
         model,
-        Controls(form=parse_form(None, bars)),
+        Controls(
+            form=parse_form(None, bars), temperature=temperature, top_p=top_p, learned_form=True
+        ),
         ComposeConfig(
             n=n,
             style=style,
@@ -197,6 +206,7 @@ def generate(
     per_call = max(1, batch_size // candidates)
     for first in range(0, n, per_call):
         seeds = list(range(seed + first, seed + min(n, first + per_call)))
+        composer.draw_form(seeds[0])
         kept = composer.best_of(seeds)
         songs += [
             song_from_score(c.score, f"{prefix}-{s - seed + 1:03d}")
@@ -207,7 +217,13 @@ def generate(
 
 
 def extraction(
-    model, style: str | None, groups: dict[str, Sequence[Song]], bars: int, seed: int
+    model,
+    style: str | None,
+    groups: dict[str, Sequence[Song]],
+    bars: int,
+    seed: int,
+    temperature: float = 1.0,
+    top_p: float = 0.95,
 ) -> dict:
     """Prompt with the first 2 bars of each song; the share of continuations that reproduce the
     song's own continuation (a run of 16+ tokens, or half of it in a run of 8+)."""
@@ -215,7 +231,7 @@ def extraction(
 
     composer = Composer.open(
         model,
-        Controls(form=parse_form(None, bars)),
+        Controls(form=parse_form(None, bars), temperature=temperature, top_p=top_p),
         ComposeConfig(style=style, seed=seed, guard=False),
         log=_quiet,
     )
@@ -300,6 +316,8 @@ def evaluate(
         {"train": inputs.train[:k], "held_out": inputs.held_out[:k]},
         min(bars, QUICK_CONTINUATION_BARS if config.quick else 2 * QUICK_MAX_BARS),
         config.seed,
+        config.temperature,
+        config.top_p,
     )
     figures = _judge(inputs, generated, m0_songs, nll, extracted, config, bars, log)
     figures.update(
@@ -315,6 +333,8 @@ def evaluate(
             "bars": bars,
             "seed": config.seed,
             "candidates": config.candidates,
+            "temperature": config.temperature,
+            "top_p": config.top_p,
             "seconds_per_piece": round(generation_s / n, 2),
             "warnings": inputs.warnings,
             "nll": nll,
@@ -344,6 +364,8 @@ def _generate_sets(inputs: _Inputs, m2_style, n: int, bars: int, config: Evaluat
         "M2",
         log,
         candidates=config.candidates,
+        temperature=config.temperature,
+        top_p=config.top_p,
     )
     generation_s = time.perf_counter() - began
     m0_songs = None
@@ -358,6 +380,8 @@ def _generate_sets(inputs: _Inputs, m2_style, n: int, bars: int, config: Evaluat
             config.batch_size,
             "M0",
             log,
+            temperature=config.temperature,
+            top_p=config.top_p,
         )
     return generated, m0_songs, generation_s
 

@@ -107,12 +107,17 @@ def compile_compose(request: ComposeRequest, catalog: Catalog, uploads: Uploads)
     from tribute.composition import (
         ComposeConfig,
         Controls,
-        parse_form,
         parse_instruments,
         parse_tempo,
         parse_time_signature,
     )
-    from tribute.composition.controls import chords_of_song, parse_chords, parse_density
+    from tribute.composition.controls import (
+        chords_of_song,
+        parse_chords,
+        parse_density,
+        parse_form_request,
+        require_forms,
+    )
     from tribute.modeldir import resolve_style
 
     entry = catalog.model(request.model)
@@ -124,7 +129,9 @@ def compile_compose(request: ComposeRequest, catalog: Catalog, uploads: Uploads)
         raise BadRequest("give either --chords or --chords-from, not both")
     if request.candidates is not None and not config_has("candidates"):
         raise BadRequest("--candidates: this tribute's composer has no such option")
-    form = parse_form(request.form, request.bars)
+    form, learned = parse_form_request(request.form, request.bars)
+    if learned and request.form is not None:
+        require_forms(entry.path, request.model)
     chords = (
         chords_of_song(str(uploads.path(request.chords_from)), sum(s.bars for s in form))
         if request.chords_from
@@ -137,6 +144,7 @@ def compile_compose(request: ComposeRequest, catalog: Catalog, uploads: Uploads)
         instruments=parse_instruments(request.instruments),
         chords=chords,
         density=parse_density(request.density),
+        learned_form=learned,
         **_given(request, "key", "temperature", "top_p", "vary_repeats"),
     )
     against = tuple(str(catalog.corpus(c).path) for c in request.against or [])

@@ -27,6 +27,7 @@ import numpy as np
 
 from tribute.builtin import PREFIX as BUILTIN_PREFIX
 from tribute.builtin import refuse_as_output
+from tribute.corpus.forms import FORMS_FILE, write_forms
 from tribute.corpus.programs import PROGRAMS_FILE, write_programs
 from tribute.corpus.store import Corpus
 from tribute.errors import TributeError
@@ -154,6 +155,7 @@ def finetune(
     )
     atomic_write_text(out_dir / CONFIG_FILE, json.dumps(record, indent=1) + "\n")
     write_programs(out_dir, corpus.split("train"))  # the line-up compose defaults to
+    write_forms(out_dir, corpus.songs("train"))  # the forms compose draws from
     result = train(
         model,
         mixed,
@@ -420,7 +422,8 @@ def _merge(out_dir: Path, tokenizer: MusicTokenizer, log) -> None:
     style_model = load_style_model(out_dir)
     style_model.model.save_pretrained(merged, safe_serialization=True)
     tokenizer.save(merged / TOKENIZER_DIR)
-    shutil.copy2(out_dir / PROGRAMS_FILE, merged / PROGRAMS_FILE)
+    for name in (PROGRAMS_FILE, FORMS_FILE):
+        shutil.copy2(out_dir / name, merged / name)
     record = read_record(out_dir)
     record.merged_from = str(out_dir.resolve())
     write_record(merged, record)

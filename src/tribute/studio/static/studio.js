@@ -15,7 +15,7 @@ const GROUPS = [
   ["Song", [
     ["style", "Style", "--style", { type: "style" }],
     ["bars", "Bars", "--bars", { type: "number", min: 1, max: 512, placeholder: "16" }],
-    ["form", "Form", "--form", { placeholder: "intro:4 verse:8 chorus:8 verse:8 chorus:8", size: 40 }],
+    ["form", "Form", "--form", { placeholder: "learned (default), or intro:4 verse:8 chorus:8 verse:8 chorus:8", size: 40 }],
     ["vary_repeats", "Vary repeated sections", "--vary-repeats", { type: "checkbox" }],
     ["key", "Key", "--key", { placeholder: "E minor" }],
     ["tempo", "Tempo (bpm)", "--tempo", { type: "number", min: 20, max: 320, step: "any", placeholder: "model's choice" }],
