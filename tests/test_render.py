@@ -555,3 +555,19 @@ def test_a_generated_sixteen_bar_band_song_engraves_without_tuplets(tmp_path):
         pdf = (tmp_path / "out" / "song.pdf").read_bytes()
         pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
         assert 1 <= pages <= 4, pages
+
+
+def test_a_tenor_voice_reads_the_octave_treble_clef():
+    import music21
+
+    from tribute.rendering.score import to_music21
+
+    score = Score(480)
+    for name, program in (("Tenor", 52), ("Tenor Sax", 66)):
+        track = Track(name, program, False)
+        track.notes.extend(Note(i * 480, 480, 55 + i, 80) for i in range(4))
+        score.tracks.append(track)
+    parts = to_music21(score, "t").parts
+    clefs = [p.recurse().getElementsByClass("Clef").first() for p in parts]
+    assert isinstance(clefs[0], music21.clef.Treble8vbClef)
+    assert not isinstance(clefs[1], music21.clef.Treble8vbClef)

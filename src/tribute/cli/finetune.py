@@ -59,6 +59,13 @@ def register(subparsers) -> None:
         "--augment-copies", type=int, help="transposed/jittered copies per song (default 3)"
     )
     p.add_argument(
+        "--infill-rate",
+        type=float,
+        metavar="SHARE",
+        help="share of training windows that are infill examples, which edit and accompany "
+        "use (default 0.25; models with infill markers)",
+    )
+    p.add_argument(
         "--replace-style", action="store_true", help="allow a style name the base model already has"
     )
     p.add_argument("--seed", type=int, help="seed of batches and augmentation (default 0)")
@@ -91,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
         defaults,
         replace_style=args.replace_style,
         merge=args.merge,
-        data=DataConfig(**given(args, "augment_copies", "seed")),
+        data=DataConfig(**given(args, "augment_copies", "infill_rate", "seed")),
         train=train,
         **given(args, "style_key", "method", "lora_rank", "rehearsal", "epochs", "patience"),
     )

@@ -298,10 +298,17 @@ def to_music21(score: Score, title: str):
             part.insert(0, clef.PercussionClef())
         elif band_role(track.name, track.program, False) == "guitar":
             part.insert(0, clef.Treble8vbClef())  # guitar reads treble an octave up
+        elif _tenor_voice(track.name):
+            part.insert(0, clef.Treble8vbClef())  # as choral scores print the tenor
         for offset, duration, pitches in quantized_events(score, index):
             part.insert(offset, _element(pitches, duration, track.is_drum, flats))
         parts.append((part, track.is_drum))
     return _frame(score, title, keysig, parts)
+
+
+def _tenor_voice(name: str) -> bool:
+    words = name.lower().split()
+    return "tenor" in words and not {"sax", "saxophone", "trombone", "horn"} & set(words)
 
 
 def lead_sheet(score: Score, title: str):
