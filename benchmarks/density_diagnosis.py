@@ -56,9 +56,26 @@ def sounding_share(track, end: int) -> float:
     return float((np.cumsum(sounding)[:end] > 0).mean()) if end else 0.0
 
 
+def silences(track, end: int, tpq: int) -> tuple[float, float, float]:
+    """Shares of the piece's ticks a part is silent: before its first note or after its last,
+    in rests of up to a beat, in longer rests (where a voice drops out)."""
+    notes = sorted(track.notes, key=lambda n: n.time)
+    edges = notes[0].time + max(0, end - max(n.time + n.duration for n in notes))
+    short = long = 0
+    reach = notes[0].time + notes[0].duration
+    for note in notes[1:]:
+        gap = note.time - reach
+        if gap > tpq:
+            long += gap
+        elif gap > 0:
+            short += gap
+        reach = max(reach, note.time + note.duration)
+    return edges / end, short / end, long / end
+
+
 def density(song: Song) -> dict:
-    """Notes per bar per sounding part, parts with notes, notes per bar in all, and the share
-    of the time a part sounds."""
+    """Notes per bar per sounding part, parts with notes, notes per bar in all, the share of
+    the time a part sounds, and where it is silent."""
     bars = max(1, len(bar_start_ticks(song.score)))
     tracks = [t for t in song.score.tracks if t.note_num()]
     parts = [t.note_num() / bars for t in tracks]
@@ -69,6 +86,9 @@ def density(song: Song) -> dict:
         "per_bar": float(sum(parts)),
         "bars": bars,
         "sounding": float(np.mean([sounding_share(t, end) for t in tracks])) if tracks else 0.0,
+        "silent": np.mean([silences(t, end, song.score.tpq) for t in tracks], axis=0).tolist()
+        if tracks and end
+        else [0.0, 0.0, 0.0],
     }
 
 
@@ -84,6 +104,9 @@ def summarize(rows: list[dict]) -> dict:
         "per_bar_mean": round(float(np.mean([r["per_bar"] for r in rows])), 2),
         "bars_mean": round(float(np.mean([r["bars"] for r in rows])), 1),
         "sounding_mean": round(float(np.mean([r["sounding"] for r in rows])), 2),
+        "silent_edges_short_long": [
+            round(float(v), 4) for v in np.mean([r["silent"] for r in rows], axis=0)
+        ],
     }
 
 
@@ -275,8 +298,8 @@ def main() -> None:
 def table(runs: list[dict]) -> str:
     lines = [
         "| run | arm | pieces | notes/bar/part mean | p10 / p50 / p90 | parts | notes/bar | "
-        "part sounds |",
-        "|---|---|---:|---:|---|---:|---:|---:|",
+        "part sounds | silent: edges / rests ≤ 1 beat / longer |",
+        "|---|---|---:|---:|---|---:|---:|---:|---|",
     ]
     for run in runs:
         for name, s in run["arms"].items():
@@ -288,6 +311,11 @@ def table(runs: list[dict]) -> str:
                 f"{p10:.2f} / {p50:.2f} / {p90:.2f} | {s['parts_mean']:.1f} | "
                 f"{s['per_bar_mean']:.1f} | "
                 + (f"{s['sounding_mean']:.0%} |" if "sounding_mean" in s else "– |")
+                + (
+                    " {:.1%} / {:.1%} / {:.1%} |".format(*s["silent_edges_short_long"])
+                    if "silent_edges_short_long" in s
+                    else " – |"
+                )
             )
         d = run["d_teacher_forced"]
         lines.append(
