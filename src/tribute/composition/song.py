@@ -1,6 +1,7 @@
 """``tribute compose``: new songs in a style, with song form, controls and the originality guard.
 
-Per batch of songs: each distinct section of the form is generated once, conditioned on the
+Per batch of songs (whose form, when none was given, is that of one of the model's training
+songs: :mod:`tribute.corpus.forms`): each distinct section of the form is generated once, conditioned on the
 song so far (BOS, style tokens, primer, earlier sections; sliding when longer than the model's
 context); a section that comes back repeats its first occurrence, optionally with a freshly
 sampled last bar. The tokens decode to a Score that gets the requested tempo and time signature,
