@@ -4,9 +4,10 @@ Per batch of songs (whose form, when none was given, is that of one of the model
 songs: :mod:`tribute.corpus.forms`): each distinct section of the form is generated once,
 conditioned on the song so far (BOS, style tokens, primer, earlier sections; sliding when longer
 than the model's context); a section that comes back repeats its first occurrence, optionally
-with a freshly sampled last bar. The tokens decode to a Score that gets the requested tempo and time signature,
-exactly the requested bars and a marker per section. Every candidate is then checked against the
-model's training corpora; a ``copy`` is rejected and resampled with the next seed of that song.
+with a freshly sampled last bar. The tokens decode to a Score that gets the requested tempo and
+time signature, exactly the requested bars and a marker per section. Every candidate is then
+checked against the model's training corpora; a ``copy`` is rejected and resampled with the next
+seed of that song.
 """
 
 from __future__ import annotations
