@@ -67,7 +67,8 @@ def _header(result: dict) -> list[str]:
     lines += [
         f"Style {result.get('style') or '(none)'}; {result.get('n')} generated pieces of "
         f"{result.get('bars')} bars (temperature {result.get('temperature', 1.0)}, top-p "
-        f"{result.get('top_p', 0.95)}); artist corpus {result.get('artist_corpus')}, genre "
+        f"{result.get('top_p', 0.95)}; forms: {result.get('forms', 'one section')}); "
+        f"artist corpus {result.get('artist_corpus')}, genre "
         f"corpus {result.get('genre_corpus')}; base model (M0) "
         f"{result.get('base_model') or 'none recorded'}.",
         "",

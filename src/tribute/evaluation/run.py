@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from tribute.corpus.forms import FORMS_FILE
 from tribute.corpus.store import Corpus
 from tribute.errors import TributeError
 from tribute.evaluation.alike import alike, line_up_of, role_map
@@ -335,6 +336,7 @@ def evaluate(
             "candidates": config.candidates,
             "temperature": config.temperature,
             "top_p": config.top_p,
+            "forms": "learned" if (inputs.m2.path / FORMS_FILE).is_file() else "one section",
             "seconds_per_piece": round(generation_s / n, 2),
             "warnings": inputs.warnings,
             "nll": nll,
