@@ -55,6 +55,8 @@ def test_regenerated_bars_change_and_the_rest_stays_note_for_note(band_model, so
 def test_regenerating_one_part_keeps_every_other_part(band_model, song, tmp_path):
     records = _edit(band_model, song, tmp_path, bars=(2, 5), parts=("bass",), n=2, seed=4)
     before = Score(str(song))
+    original_bass = next(t for t in before.tracks if t.name == "Bass")
+    assert {n.time // BAR for n in original_bass.notes} >= {1, 2, 3, 4}
     not_bass = lambda t, n: t.name != "Bass"  # noqa: E731
     bass_outside = lambda t, n: t.name == "Bass" and not BAR <= n.time < 5 * BAR  # noqa: E731
     for record in records:
@@ -63,6 +65,9 @@ def test_regenerating_one_part_keeps_every_other_part(band_model, song, tmp_path
         assert _notes(after, bass_outside) == _notes(before, bass_outside)
         assert {t.program for t in after.tracks if t.name == "Bass"} == {33}
         assert record.controls["edit"]["regenerated"] == ["Bass"]
+        # The bass played in every bar of the span, so its new line does too.
+        bass = next(t for t in after.tracks if t.name == "Bass")
+        assert {n.time // BAR for n in bass.notes} >= {1, 2, 3, 4}
     assert [r.seed for r in records] == [4, 5]
 
 
@@ -86,6 +91,9 @@ def test_accompaniment_keeps_the_melody_note_for_note(band_model, tmp_path):
     added = {(t.program, t.is_drum) for t in after.tracks if t.name != "Vocals"}
     assert added <= {(0, True), (33, False), (29, False)}
     assert [p["name"] for p in record.parts] == ["Drums", "Bass", "Guitar"]
+    # A band around a melody: every part plays in every bar.
+    for track in after.tracks:
+        assert {n.time // BAR for n in track.notes} >= set(range(4)), track.name
 
 
 def test_the_guard_checks_the_edited_song(band_model, song, tmp_path):

@@ -153,7 +153,9 @@ class Editor:
             raise TributeError(f"--bars {first}-{last}: the song has {song.bars} bars")
         programs = self._programs(song, self.config.parts)
         parts = self._parts(song, programs if programs is not None else set(song.track_of))
-        return self._candidates(song, song_path, (first - 1, last), programs, parts, out, log)
+        span = (first - 1, last)
+        steady = _playing_every_bar(song.working, span, {p.program for p in parts})
+        return self._candidates(song, song_path, span, programs, parts, out, log, steady)
 
     def accompany(
         self,
@@ -177,7 +179,11 @@ class Editor:
         if last > song.bars:
             raise TributeError(f"--bars {first}-{last}: the melody has {song.bars} bars")
         programs = frozenset(p.program for p in parts)
-        return self._candidates(song, melody_path, (first - 1, last), programs, parts, out, log)
+        # A band around a melody: every part plays in every bar (the model alone leaves parts
+        # out of most bars: benchmarks/infill_bench.md).
+        return self._candidates(
+            song, melody_path, (first - 1, last), programs, parts, out, log, programs
+        )
 
     # ---------------------------------------------------------------------------------------
 
@@ -221,6 +227,7 @@ class Editor:
         parts: tuple[Part, ...],
         out: str | Path,
         log,
+        every_bar: frozenset[int] = frozenset(),
     ) -> list[SongRecord]:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
@@ -229,7 +236,7 @@ class Editor:
         for k in range(self.config.n):
             seed = self.config.seed + k
             started = time.perf_counter()
-            working = self._fill(song, span, programs, parts, seed)
+            working = self._fill(song, span, programs, parts, seed, every_bar)
             edited = _merged(song, working, span, programs, parts)
             record = self._record(
                 f"{stem}-{k + 1:02d}",
@@ -259,8 +266,10 @@ class Editor:
         programs: frozenset[int] | None,
         parts: tuple[Part, ...],
         seed: int,
+        every_bar: frozenset[int] = frozenset(),
     ) -> Score:
-        """The working score with ``span`` × ``programs`` regenerated, chunk by chunk."""
+        """The working score with ``span`` × ``programs`` regenerated, chunk by chunk; the
+        parts of ``every_bar`` play in each of its bars."""
         working = song.working.copy()
         generator = torch.Generator().manual_seed(seed)
         a = span[0]
@@ -268,7 +277,7 @@ class Editor:
             ids = [int(i) for i in self.style_model.tokenizer.encode(working)]
             bars = self._bars(ids)
             b = min(span[1], a + self._chunk_bars(bars, a, programs, parts))
-            middle = self._middle(bars, (a, b), programs, parts, generator)
+            middle = self._middle(bars, (a, b), programs, parts, generator, every_bar)
             working = _replace(working, middle, (a, b), programs)
             a = b
         return working
@@ -301,7 +310,13 @@ class Editor:
         return max(1, count)
 
     def _middle(
-        self, bars: list[Bar], span: tuple[int, int], programs, parts, generator: torch.Generator
+        self,
+        bars: list[Bar],
+        span: tuple[int, int],
+        programs,
+        parts,
+        generator: torch.Generator,
+        every_bar: frozenset[int] = frozenset(),
     ) -> Score:
         """Sample the middle of an infill example for ``span``; decoded, its bar 0 = span."""
         tok, model = self.style_model.tokenizer, self.style_model
@@ -332,7 +347,7 @@ class Editor:
         whole, leading = self.table.part_masks({p.program: (p.low, p.high) for p in parts})
         # The song keeps its own meter, tempo and key: no controls beyond the parts.
         allowed = self.table.allowed(Controls(), frozenset(p.program for p in parts)) & whole
-        plan = SectionPlan(allowed, chords, leading)
+        plan = SectionPlan(allowed, chords, leading, every_bar=every_bar)
         prompt = prefix + context + [middle]
         (new,) = sampler.bars([prompt], [len(prompt)], span[1] - span[0], [generator], plan)
         return tok.decode(new)
@@ -409,6 +424,21 @@ def _keep_melody(song: _Song, melody_track: int | None) -> None:
         t for t in song.working.tracks if (DRUMS if t.is_drum else int(t.program)) in keep
     ]
     song.track_of = {p: i for p, i in song.track_of.items() if p in keep}
+
+
+def _playing_every_bar(score: Score, span: tuple[int, int], programs) -> frozenset[int]:
+    """The programs among ``programs`` with a note starting in every bar of ``span``."""
+    starts = bar_start_ticks(score, until_tick=1 << 40)[: span[1] + 1]
+    steady = set()
+    for track in score.tracks:
+        program = DRUMS if track.is_drum else int(track.program)
+        if program not in programs:
+            continue
+        times = np.array([n.time for n in track.notes], dtype=np.int64)
+        bars = np.searchsorted(starts, times, side="right") - 1
+        if set(range(*span)) <= set(bars.tolist()):
+            steady.add(program)
+    return frozenset(steady)
 
 
 def _in_span(time_: int, starts: np.ndarray, span: tuple[int, int]) -> bool:

@@ -10,7 +10,9 @@ Controls are a boolean mask over the vocabulary (:mod:`tribute.composition.vocab
 :class:`SectionPlan` per call); on top of it, per row and step: the grammar state, a section
 opening with a bar, a bar that runs past ``max_tokens_per_bar`` closed, positions inside the
 bar, the song's time signature kept, each part's pitch range, and the planned chord opening
-each bar. A row stops exactly when it would open bar ``bars + 1``.
+each bar; with ``SectionPlan.every_bar``, a bar held open (and the next part to enter chosen
+among them) until each of those parts has played in it. A row stops exactly when it would open
+bar ``bars + 1``.
 
 Positions may go back inside a bar. MidiTok writes a bar's notes in time order, but a model
 that has moved on while a voice still had a note at an earlier onset asks to go back: on a
@@ -33,6 +35,8 @@ from tribute.composition.vocab import NO_PROGRAM, TokenTable
 from tribute.decoder import FastDecoder, supports
 from tribute.model import inference_threads
 
+HOLD_TOKENS = 160  # SectionPlan.every_bar holds a bar open for at most this many tokens
+
 
 @dataclass
 class SectionPlan:
@@ -45,6 +49,8 @@ class SectionPlan:
     chords: list[int | None] = field(default_factory=list)
     leading: dict[int, np.ndarray] = field(default_factory=dict)
     bias: dict[int, np.ndarray] | None = None
+    # Programs that start a note in every bar before it may close (an accompaniment's parts).
+    every_bar: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,7 @@ class _Row:
     state: int = 0  # grammar state (tribute.composition.vocab): a section starts at "start"
     bars: int = 0
     since_bar: int = 0
+    played: set[int] = field(default_factory=set)  # programs with a note in the current bar
     done: bool = False
 
 
@@ -161,6 +168,7 @@ class BarSampler:
         # it may raise to stop sampling (a cancelled job).
         self.on_bar: Callable[[int, int], None] | None = None
         self.fast = supports(model) and self.device.type == "cpu"
+        self._switch_cache: dict[frozenset[int], torch.Tensor] = {}
 
     def bars(
         self,
@@ -227,7 +235,29 @@ class BarSampler:
         allowed &= plan.leading_of([r.program for r in rows])
         allowed &= self._in_bar(rows)
         self._force_chords(rows, allowed)
+        if plan.every_bar:
+            self._hold_bars_open(rows, plan.every_bar, allowed)
         return allowed
+
+    def _hold_bars_open(self, rows: list[_Row], every_bar: frozenset[int], allowed) -> None:
+        """A bar may not close while a part of ``every_bar`` has not played in it, and the
+        next part to enter is one of those (up to ``HOLD_TOKENS`` tokens into the bar, and
+        only while something else may come)."""
+        for i, row in enumerate(rows):
+            missing = every_bar - row.played
+            if not row.bars or row.since_bar >= HOLD_TOKENS or not missing:
+                continue
+            held = allowed[i] & ~self.opener & ~self._entering_other(row.played - missing)
+            if held.any():
+                allowed[i] = held
+
+    def _entering_other(self, played: set[int]) -> torch.Tensor:
+        """[V]: ids that switch to one of ``played`` (a part that already has its note)."""
+        key = frozenset(played)
+        if key not in self._switch_cache:
+            mask = np.array([bool(p & key) for p in self.table.programs], dtype=bool)
+            self._switch_cache[key] = torch.as_tensor(mask, device=self.device)
+        return self._switch_cache[key]
 
     def _in_bar(self, rows: list[_Row]) -> torch.Tensor:
         """[rows, V]: ids whose positions stay inside the row's bar (and rise from its last
@@ -260,6 +290,11 @@ class BarSampler:
         """Update a row's state after it chose ``token`` (a bar-opener past its last bar ends
         the row instead)."""
         table = self.table
+        if table.opener[token]:
+            row.played.clear()
+        if table.lead_pitch[token] >= 0:
+            row.played.add(row.program)
+        row.played.update(program for program, _ in table.notes[token])
         if table.state_after[token] >= 0:
             row.state = int(table.state_after[token])
         if table.last_program[token] != NO_PROGRAM:
@@ -359,6 +394,7 @@ class _PlanTensors:
     leading: torch.Tensor  # [programs + 1, V]; the last row allows everything
     bias: torch.Tensor | None  # [programs + 1, V] in ``bias_rows`` order; the last: no program
     bias_rows: dict[int, int]
+    every_bar: frozenset[int] = frozenset()
 
     @classmethod
     def of(cls, plan: SectionPlan, device) -> _PlanTensors:
@@ -377,6 +413,7 @@ class _PlanTensors:
             torch.stack(stacked),
             bias,
             bias_rows,
+            plan.every_bar,
         )
 
     def leading_of(self, programs: list[int]) -> torch.Tensor:

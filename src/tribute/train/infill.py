@@ -87,9 +87,8 @@ class InfillWindows:
         programs = sorted({int(e[8:]) for b in span for e in b.events if e.startswith("Program_")})
         if not programs:
             return frozenset()
-        count = (
-            1 if rng.random() < 0.7 or len(programs) == 1 else int(rng.integers(1, len(programs)))
-        )
+        # As many parts as can go, uniformly: accompanying a melody takes all but one out.
+        count = 1 if len(programs) == 1 else int(rng.integers(1, len(programs)))
         return frozenset(int(p) for p in rng.choice(programs, count, replace=False))
 
     def _fit(
