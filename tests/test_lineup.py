@@ -179,3 +179,12 @@ def test_density_offsets_favour_short_notes_of_the_program_in_effect(band_model)
     half = next(i for d, i in alone.items() if re.fullmatch(r"Duration_2\.0\.\d+", d))
     assert bias[33][eighth] == 2.0 and bias[33][half] == -2.0
     assert bias[NO_PROGRAM][eighth] == bias[NO_PROGRAM][half] == 0.0
+
+
+def test_a_program_number_takes_the_corpus_track_name():
+    from tribute.composition.lineup import parse_lineup
+    from tribute.corpus.programs import CorpusPrograms
+
+    corpus = CorpusPrograms({53: 5, 85: 5}, {53: (55, 74), 85: (40, 62)}, (53, 85), {53: "Alto"})
+    parts = parse_lineup("53,85,guitar", corpus)
+    assert [p.name for p in parts] == ["Alto", "Voice 2", "Guitar"]  # 85: no corpus name

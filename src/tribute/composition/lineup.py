@@ -74,13 +74,16 @@ def parse_lineup(text: str | None, corpus: CorpusPrograms) -> tuple[Part, ...]:
         wanted = [(_word_of(p), p) for p in corpus.typical]
         return _assign(wanted, corpus, named_by_corpus=True)
     else:
-        wanted = []
+        wanted, numbered = [], set()
         for item in (i.strip() for i in text.split(",")):
             if item:
-                wanted += _parse_item(item, corpus, {p for _, p in wanted})
+                parsed = _parse_item(item, corpus, {p for _, p in wanted})
+                wanted += parsed
+                if re.match(r"(program:)?-?\d", item.lower()):  # a GM number: the corpus's name
+                    numbered |= {p for _, p in parsed}
         if not wanted:
             raise TributeError("--instruments needs at least one instrument")
-    return _assign(wanted, corpus)
+    return _assign(wanted, corpus, numbered)
 
 
 def _parse_item(item: str, corpus: CorpusPrograms, taken: set[int]) -> list[tuple[str, int]]:
@@ -157,10 +160,14 @@ def _word_of(program: int) -> str:
 
 
 def _assign(
-    wanted: list[tuple[str, int]], corpus: CorpusPrograms, named_by_corpus: bool = False
+    wanted: list[tuple[str, int]],
+    corpus: CorpusPrograms,
+    by_corpus: set[int] | None = None,
+    named_by_corpus: bool = False,
 ) -> tuple[Part, ...]:
-    """Names, channels and ranges for (word, program) pairs; ``named_by_corpus``: parts take
-    the corpus's own track names where it has them ("Soprano", "Alto" …)."""
+    """Names, channels and ranges for (word, program) pairs; ``named_by_corpus`` (or the
+    programs of ``by_corpus``): parts take the corpus's own track names where it has them
+    ("Soprano", "Alto" …)."""
     if len({p for _, p in wanted}) < len(wanted):
         raise TributeError(
             "--instruments names one program twice: give the second part "
@@ -180,7 +187,7 @@ def _assign(
         seen[word] += 1
         label = NAMES.get(word, word.capitalize())
         name = f"{label} {seen[word]}" if per_word[word] > 1 else label
-        if named_by_corpus and corpus.names.get(program):
+        if (named_by_corpus or program in (by_corpus or ())) and corpus.names.get(program):
             name = corpus.names[program]
         channel = 9 if program == DRUMS else next(channels)
         low, high = _range(program, corpus)
