@@ -304,3 +304,8 @@ def test_a_candidate_without_notes_gets_no_style_score_and_ranks_last():
     composer._score_styles(made)
     assert made[0].style is None and made[1].style.style_bits == -1.0
     assert min(made, key=_style_rank) is made[1]
+
+
+def test_pretraining_records_each_style_s_line_up(model):
+    programs = json.loads((model / "programs.json").read_text())
+    assert programs["by_style"] == {"genre=rock": programs["typical"]}

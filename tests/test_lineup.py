@@ -188,3 +188,21 @@ def test_a_program_number_takes_the_corpus_track_name():
     corpus = CorpusPrograms({53: 5, 85: 5}, {53: (55, 74), 85: (40, 62)}, (53, 85), {53: "Alto"})
     parts = parse_lineup("53,85,guitar", corpus)
     assert [p.name for p in parts] == ["Alto", "Voice 2", "Guitar"]  # 85: no corpus name
+
+
+def test_a_style_composes_for_its_own_songs_line_up():
+    from tribute.composition.lineup import parse_lineup
+    from tribute.corpus.programs import CorpusPrograms
+
+    corpus = CorpusPrograms(
+        {0: 9, 52: 3, 53: 3},
+        {0: (55, 80), 52: (60, 79), 53: (55, 74)},
+        (0,),  # the whole corpus: mostly one-track folk tunes
+        {52: "Soprano", 53: "Alto"},
+        {"collection=palestrina": (52, 53), "collection=folk": (0,)},
+    )
+    again = CorpusPrograms.from_json(corpus.to_json())
+    assert again == corpus
+    styled = again.for_styles(["collection=palestrina"])
+    assert [p.name for p in parse_lineup(None, styled)] == ["Soprano", "Alto"]
+    assert again.for_styles(["collection=unknown"]).typical == (0,)

@@ -111,7 +111,7 @@ class Composer:
         styles = resolve_style(tokenizer, config.style, style_model.default_style)
         table = TokenTable.of(tokenizer)
         primer = Primer.read(config.primer, tokenizer, table) if config.primer else None
-        parts = _lineup(style_model, controls, primer)
+        parts = _lineup(style_model, controls, primer, styles)
         composer = cls(style_model, controls, config, table, parts, styles, primer, asked=controls)
         composer.draw_form(config.seed)
         composer._plan(primer)  # an impossible request fails before any sampling
@@ -462,10 +462,12 @@ def compose(
     return Composer.open(model, controls or Controls(), config, log).compose(out, log)
 
 
-def _lineup(style_model: StyleModel, controls: Controls, primer: Primer | None) -> tuple:
+def _lineup(
+    style_model: StyleModel, controls: Controls, primer: Primer | None, styles: list[str]
+) -> tuple:
     """The parts: ``--instruments`` against what the model's corpus plays; else the primer's
-    programs; else the corpus's typical line-up."""
-    programs = style_model.programs()
+    programs; else the typical line-up of the style's songs (or of the corpus)."""
+    programs = style_model.programs().for_styles(styles)
     if controls.instruments is None and primer is not None:
         text = ",".join(str(p) for p in sorted(primer.programs))
         return parse_lineup(text, programs)

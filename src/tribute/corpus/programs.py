@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,9 +31,12 @@ class CorpusPrograms:
     ranges: dict[int, tuple[int, int]]
     typical: tuple[int, ...]
     names: dict[int, str]  # each program's most common track name ("Soprano", "Bass")
+    # The typical line-up of the songs of each style ("collection=palestrina"): a base model's
+    # corpus holds many, and one style's songs may play none of the whole corpus's line-up.
+    by_style: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, metas: Sequence[SongMeta]) -> CorpusPrograms:
+    def of(cls, metas: Sequence[SongMeta], style_keys: Sequence[str] = ()) -> CorpusPrograms:
         songs_with: Counter[int] = Counter()
         lows: dict[int, list[int]] = {}
         highs: dict[int, list[int]] = {}
@@ -57,7 +60,12 @@ class CorpusPrograms:
         }
         typical = _typical(lineups, songs_with, len(metas))
         common = {p: c.most_common(1)[0][0] for p, c in names.items()}
-        return cls(dict(songs_with), ranges, typical, common)
+        by_style = {}
+        for key in style_keys:
+            for value in sorted({m.labels[key] for m in metas if key in m.labels}):
+                styled = [m for m in metas if m.labels.get(key) == value]
+                by_style[f"{key}={value}"] = cls.of(styled).typical
+        return cls(dict(songs_with), ranges, typical, common, by_style)
 
     def to_json(self) -> dict:
         return {
@@ -65,6 +73,7 @@ class CorpusPrograms:
             "ranges": self.ranges,
             "typical": list(self.typical),
             "names": self.names,
+            "by_style": {k: list(v) for k, v in self.by_style.items()},
         }
 
     @classmethod
@@ -74,7 +83,15 @@ class CorpusPrograms:
             {int(k): (int(v[0]), int(v[1])) for k, v in data["ranges"].items()},
             tuple(int(p) for p in data["typical"]),
             {int(k): str(v) for k, v in data.get("names", {}).items()},
+            {k: tuple(int(p) for p in v) for k, v in data.get("by_style", {}).items()},
         )
+
+    def for_styles(self, styles: Sequence[str]) -> CorpusPrograms:
+        """The same programs with the typical line-up of the first style that records one."""
+        for style in styles:
+            if self.by_style.get(style):
+                return replace(self, typical=self.by_style[style])
+        return self
 
     def most_used(self, family: frozenset[int]) -> list[int]:
         """The family's programs by how many songs use them, most used first."""
@@ -95,9 +112,11 @@ def _typical(lineups: Counter, songs_with: Counter, n_songs: int) -> tuple[int, 
     return tuple(sorted(common[:MAX_PARTS]))
 
 
-def write_programs(folder: str | Path, metas: Sequence[SongMeta]) -> None:
-    """Record what a training corpus plays in a model folder."""
-    programs = CorpusPrograms.of(metas)
+def write_programs(
+    folder: str | Path, metas: Sequence[SongMeta], style_keys: Sequence[str] = ()
+) -> None:
+    """Record what a training corpus plays in a model folder (per style too)."""
+    programs = CorpusPrograms.of(metas, style_keys)
     atomic_write_text(Path(folder) / PROGRAMS_FILE, json.dumps(programs.to_json()) + "\n")
 
 

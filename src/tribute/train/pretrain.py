@@ -161,7 +161,8 @@ def _prepare(
             "styles": tokenizer.styles,
         }
         atomic_write_text(out_dir / CONFIG_FILE, json.dumps(settings, indent=1) + "\n")
-        write_programs(out_dir, corpus.split("train"))  # the line-up compose defaults to
+        # The line-up compose defaults to, per style too.
+        write_programs(out_dir, corpus.split("train"), config.tokenizer.style_keys)
     else:
         tokenizer = MusicTokenizer.load(tokenizer_dir)
     log(
