@@ -23,7 +23,7 @@ from tribute.errors import TributeError
 from tribute.tokens import MusicTokenizer
 
 # Weight of a note's shortness per level (see above); measured in benchmarks/controls_bench.py.
-DENSITY_BIAS = {"low": -0.75, "medium": 0.0, "high": 1.0}
+DENSITY_BIAS = {"low": -0.75, "medium": 0.0, "high": 0.5}
 
 
 @dataclass(frozen=True)
