@@ -180,7 +180,7 @@ class Editor:
             raise TributeError(f"--bars {first}-{last}: the melody has {song.bars} bars")
         programs = frozenset(p.program for p in parts)
         # A band around a melody: every part plays in every bar (the model alone leaves parts
-        # out of most bars: benchmarks/infill_bench.md).
+        # out of most bars: benchmarks/accompany_bench.md).
         return self._candidates(
             song, melody_path, (first - 1, last), programs, parts, out, log, programs
         )

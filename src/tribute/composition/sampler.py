@@ -247,7 +247,7 @@ class BarSampler:
             missing = every_bar - row.played
             if not row.bars or row.since_bar >= HOLD_TOKENS or not missing:
                 continue
-            held = allowed[i] & ~self.opener & ~self._entering_other(row.played - missing)
+            held = allowed[i] & ~self.opener & ~self._entering_other(row.played)
             if held.any():
                 allowed[i] = held
 
