@@ -55,7 +55,7 @@ def part_figures(track, bar_ticks: np.ndarray, bars: int) -> tuple[float, float]
     return len(times) / bars, len(played & set(range(bars))) / bars
 
 
-def run_arm(editor: Editor, songs, corpus: Corpus, work: Path) -> dict:
+def run_arm(editor: Editor, songs, work: Path) -> dict:
     work.mkdir(parents=True, exist_ok=True)
     made, real, made_bars, real_bars = [], [], [], []
     for i, song in enumerate(songs):
@@ -103,11 +103,11 @@ def main() -> None:
     began = time.perf_counter()
     arms = {}
     with tempfile.TemporaryDirectory() as work:
-        arms["every_part_every_bar"] = run_arm(editor, songs, corpus, Path(work) / "a")
+        arms["every_part_every_bar"] = run_arm(editor, songs, Path(work) / "a")
         shipped = edit_module.SectionPlan
         edit_module.SectionPlan = lambda *a, every_bar=frozenset(), **k: shipped(*a, **k)
         try:
-            arms["model_alone"] = run_arm(editor, songs, corpus, Path(work) / "b")
+            arms["model_alone"] = run_arm(editor, songs, Path(work) / "b")
         finally:
             edit_module.SectionPlan = shipped
     result = {

@@ -270,14 +270,16 @@ def parse_instruments(text: str | None) -> str | None:
     return text
 
 
-def with_learned_form(controls: Controls, model_folder: Path, seed: int) -> Controls:
-    """``controls`` with the form of one of the model's training songs fitted to its bars
-    (drawn by ``seed``), when it asks for a learned form and the model has recorded forms."""
-    from tribute.corpus.forms import choose_form, read_forms
+def with_learned_form(
+    controls: Controls, forms: list[tuple[str, list[tuple[str, int]]]] | None, seed: int
+) -> Controls:
+    """``controls`` with the form of one of ``forms`` (a model's training songs,
+    :func:`tribute.corpus.forms.read_forms`) fitted to its bars and drawn by ``seed``, when it
+    asks for a learned form and names no section of its own."""
+    from tribute.corpus.forms import choose_form
 
     names_sections = any(section != "*" for section, _, _ in controls.density)
-    forms = read_forms(model_folder) if controls.learned_form and not names_sections else None
-    if not forms:
+    if not forms or not controls.learned_form or names_sections:
         return controls
     song, form = choose_form(forms, controls.bars, seed)
     return replace(

@@ -38,6 +38,7 @@ from tribute.composition.primer import Primer
 from tribute.composition.record import SongRecord, jsonable
 from tribute.composition.sampler import BarSampler, SamplerConfig
 from tribute.composition.vocab import TokenTable
+from tribute.corpus.forms import read_forms
 from tribute.errors import TributeError
 from tribute.modeldir import StyleModel, load_style_model, resolve_style
 
@@ -93,6 +94,7 @@ class Composer:
     # (song, verdict). A callback may raise to cancel the work.
     on_progress: Callable[[dict], None] | None = None
     asked: Controls | None = None  # as given, when a learned form is drawn per batch
+    forms: list | None = None  # the model's training songs' forms (read once, when asked for)
 
     @classmethod
     def open(
@@ -112,7 +114,10 @@ class Composer:
         table = TokenTable.of(tokenizer)
         primer = Primer.read(config.primer, tokenizer, table) if config.primer else None
         parts = _lineup(style_model, controls, primer, styles)
-        composer = cls(style_model, controls, config, table, parts, styles, primer, asked=controls)
+        forms = read_forms(style_model.path) if controls.learned_form else None
+        composer = cls(
+            style_model, controls, config, table, parts, styles, primer, asked=controls, forms=forms
+        )
         composer.draw_form(config.seed)
         composer._plan(primer)  # an impossible request fails before any sampling
         if config.guard:
@@ -123,8 +128,8 @@ class Composer:
     def draw_form(self, seed: int) -> None:
         """The form of the next batch: when the controls ask for a learned one, that of a
         training song drawn by ``seed`` (songs of one batch share their form)."""
-        if self.asked is not None:
-            self.controls = with_learned_form(self.asked, self.style_model.path, seed)
+        if self.asked is not None and self.forms:
+            self.controls = with_learned_form(self.asked, self.forms, seed)
 
     def _plan(self, primer: Primer | None) -> list[PlannedSection]:
         """The sampler's plan per section, given a primer (whose bars come first)."""
