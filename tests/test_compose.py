@@ -3,7 +3,9 @@ the song, and the guard catches a model that memorized its only training song.""
 
 from __future__ import annotations
 
+import copy
 import json
+import types
 from pathlib import Path
 
 import numpy as np
@@ -229,10 +231,16 @@ def test_the_lean_decoder_matches_the_model_and_samples_the_same_song(model, mon
 
     from tribute.composition import Composer
     from tribute.composition.sampler import BarSampler
-    from tribute.decoder import FastDecoder
+    from tribute.decoder import FastDecoder, supports
     from tribute.modeldir import load_style_model
 
     loaded = load_style_model(model)
+    # The lean path is the one sampling takes for a model tribute trained, and a RoPE variant
+    # it does not reproduce is refused.
+    assert supports(loaded.model)
+    scaled = copy.deepcopy(loaded.model.config)
+    scaled.rope_parameters = {"rope_type": "linear", "factor": 2.0, "rope_theta": 10000.0}
+    assert not supports(types.SimpleNamespace(config=scaled))
     ids = torch.tensor(np.random.default_rng(1).integers(3, 200, size=(3, 30)))
     mask = torch.ones_like(ids)
     mask[1, :9] = 0
@@ -255,6 +263,33 @@ def test_the_lean_decoder_matches_the_model_and_samples_the_same_song(model, mon
         monkeypatch.setattr(BarSampler, "__init__", patched)
         songs[fast] = [c.tokens for c in composer.generate([5, 6])[0]]
     assert songs[True] == songs[False] and all(songs[True])
+
+
+def test_a_short_row_beside_a_long_one_slides_with_the_batch(model):
+    """The lean decoder's cache fills by columns, left padding included: a batch whose long
+    row nearly fills the context slides before the cache is full, short rows with it."""
+    import torch
+
+    from tribute.composition import Composer
+    from tribute.composition.sampler import BarSampler
+    from tribute.modeldir import load_style_model
+
+    loaded = load_style_model(model)
+    composer = Composer.open(
+        loaded, Controls(form=parse_form(None, 6)), ComposeConfig(guard=False), log=_quiet
+    )
+    tokenizer = loaded.tokenizer
+    prefix = tokenizer.prompt(tokenizer.styles_named(composer.styles))
+    history = [int(t) for t in tokenizer.encode(band_song(8))][:50]
+    sampler = BarSampler(loaded.model, composer.table, tokenizer.pad_id, tokenizer.bos_id, 64)
+    assert sampler.fast
+    plan = composer._plan(None)[0].plan
+    lengths = (0, 10, 20, 30, 40, 50)
+    for seed in range(4):
+        generators = [torch.Generator().manual_seed(seed * 10 + k) for k in range(len(lengths))]
+        contexts = [prefix + history[:k] for k in lengths]
+        new = sampler.bars(contexts, [len(prefix)] * len(lengths), 8, generators, plan)
+        assert all(new)
 
 
 def test_positions_may_go_back_inside_a_bar_but_never_past_its_end(model):

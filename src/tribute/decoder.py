@@ -29,13 +29,14 @@ def supports(model) -> bool:
     config = getattr(model, "config", None)
     if config is None or getattr(config, "model_type", "") != "llama":
         return False
-    rope = getattr(config, "rope_parameters", None) or {}
+    # transformers 5 reads ``rope_scaling`` as an alias of ``rope_parameters`` (a dict even for
+    # plain RoPE), so both are judged by their rope type, not by being set.
+    ropes = [getattr(config, name, None) or {} for name in ("rope_parameters", "rope_scaling")]
     return (
         not getattr(config, "attention_bias", False)
         and not getattr(config, "mlp_bias", False)
         and getattr(config, "hidden_act", "silu") == "silu"
-        and rope.get("rope_type", "default") == "default"
-        and not getattr(config, "rope_scaling", None)
+        and all(r.get("rope_type", r.get("type", "default")) == "default" for r in ropes)
         and config.num_key_value_heads == config.num_attention_heads
     )
 

@@ -71,7 +71,9 @@ class _Row:
     position: int = -1  # the last Position in the current bar (-1: none yet)
     beats: int = 4  # beats of the current bar (its TimeSig)
     meter: int = 0  # the song's TimeSig (numerator · 64 + denominator) once known: it holds
-    cached: int = 0  # tokens of this row in the model's cache
+    # Cache columns this row occupies, its left padding included: the lean decoder's static
+    # cache fills by columns, so a short row in a wide batch must slide when the batch does.
+    cached: int = 0
     state: int = 0  # grammar state (tribute.composition.vocab): a section starts at "start"
     bars: int = 0
     since_bar: int = 0
@@ -332,9 +334,9 @@ class BarSampler:
         left-padded; returns the engine, the last logits and each row's last position."""
         keep = self.max_context // 2 if slide else self.max_context - 1
         sequences = [self._fit(r.tokens + r.new, r.prefix_len, keep) for r in rows]
-        for row, seq in zip(rows, sequences, strict=True):
-            row.cached = len(seq)
         width = max(len(s) for s in sequences)
+        for row in rows:
+            row.cached = width
         ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long, device=self.device)
         mask = torch.zeros((len(rows), width), dtype=torch.long, device=self.device)
         for i, seq in enumerate(sequences):
