@@ -117,11 +117,15 @@ def composer(folder: Path, bars: int) -> Composer:
 
 
 @contextlib.contextmanager
-def engine(name: str):
+def engine(name: str, model):
     """The composer on the lean decoder, or on the old path (the model's own forward)."""
     original = sampler_module.supports
     if name == "old":
         sampler_module.supports = lambda model: False  # type: ignore[assignment]
+    elif not original(model):
+        # Until 2026-12-02 supports() refused every transformers-5 model, so both arms timed
+        # the old path; a run that cannot take the lean path must not be labelled lean.
+        raise SystemExit("the lean decoder does not support this model: no lean arm to time")
     try:
         yield
     finally:
@@ -279,7 +283,7 @@ def main() -> None:
     peak = one_thread_flops()
     report["one_thread_gflop_per_s"] = round(peak / 1e9, 2)
     for name in ENGINES:
-        with engine(name):
+        with engine(name, model):
             song_maker.generate([0])  # warm-up: first-call allocations, lazy imports
             report[f"composer_{name}"] = {
                 str(b): time_composer(song_maker, b, args.repeats) for b in BATCHES
