@@ -167,7 +167,10 @@ def _history(run: Path, checkpoint: Path | None) -> tuple[list[dict], dict]:
         state = json.loads(latest.read_text())
         return state["history"], state
     result = json.loads((run / "training.json").read_text())["result"]
-    state = {"step": result["steps"], "tokens": result["tokens"], "seconds": result["seconds"]}
+    # A resumed run's result counts the seconds since its last resume; the history carries the
+    # whole run's training time.
+    seconds = max([result["seconds"], *(h.get("seconds", 0) for h in result["history"])])
+    state = {"step": result["steps"], "tokens": result["tokens"], "seconds": seconds}
     return result["history"], state
 
 
