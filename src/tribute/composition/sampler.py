@@ -71,9 +71,6 @@ class _Row:
     position: int = -1  # the last Position in the current bar (-1: none yet)
     beats: int = 4  # beats of the current bar (its TimeSig)
     meter: int = 0  # the song's TimeSig (numerator · 64 + denominator) once known: it holds
-    # Cache columns this row occupies, its left padding included: the lean decoder's static
-    # cache fills by columns, so a short row in a wide batch must slide when the batch does.
-    cached: int = 0
     state: int = 0  # grammar state (tribute.composition.vocab): a section starts at "start"
     bars: int = 0
     since_bar: int = 0
@@ -194,7 +191,9 @@ class BarSampler:
             )
         masks = _PlanTensors.of(plan, self.device)
         rows, gens = list(every), list(generators)  # the rows still being sampled
-        engine, logits, positions = self._prefill(rows)
+        # Cache columns in use, left padding included: the lean decoder's static cache fills by
+        # columns, so a short row in a wide batch slides when the batch does.
+        engine, logits, positions, columns = self._prefill(rows)
         while True:
             allowed = self._step_mask(rows, masks)
             programs = [r.program for r in rows]
@@ -211,11 +210,10 @@ class BarSampler:
                 positions = positions[keep]
                 rows, gens = [rows[i] for i in live], [gens[i] for i in live]
                 chosen = [chosen[i] for i in live]
-            if any(r.cached + 1 >= self.max_context for r in rows):
-                engine, logits, positions = self._prefill(rows, slide=True)
+            if columns + 1 >= self.max_context:
+                engine, logits, positions, columns = self._prefill(rows, slide=True)
                 continue
-            for row in rows:
-                row.cached += 1
+            columns += 1
             positions = positions + 1
             logits = engine.step(torch.tensor(chosen, device=self.device), positions)
             self.forward_tokens += len(rows)
@@ -331,12 +329,11 @@ class BarSampler:
 
     def _prefill(self, rows: list[_Row], slide: bool = False):
         """Every row's context (slid to fit the model when needed) through the model,
-        left-padded; returns the engine, the last logits and each row's last position."""
+        left-padded; returns the engine, the last logits, each row's last position and the
+        padded width (the cache columns in use)."""
         keep = self.max_context // 2 if slide else self.max_context - 1
         sequences = [self._fit(r.tokens + r.new, r.prefix_len, keep) for r in rows]
         width = max(len(s) for s in sequences)
-        for row in rows:
-            row.cached = width
         ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long, device=self.device)
         mask = torch.zeros((len(rows), width), dtype=torch.long, device=self.device)
         for i, seq in enumerate(sequences):
@@ -350,7 +347,7 @@ class BarSampler:
         )
         logits = engine.prefill(ids, mask, positions)
         self.forward_tokens += int(mask.sum())
-        return engine, logits, positions[:, -1]
+        return engine, logits, positions[:, -1], width
 
     def _fit(self, tokens: list[int], prefix_len: int, keep: int) -> list[int]:
         """``tokens`` if short enough, else the style tokens plus the longest tail that starts

@@ -128,7 +128,7 @@ class Composer:
     def draw_form(self, seed: int) -> None:
         """The form of the next batch: when the controls ask for a learned one, that of a
         training song drawn by ``seed`` (songs of one batch share their form)."""
-        if self.asked is not None and self.forms:
+        if self.asked is not None:
             self.controls = with_learned_form(self.asked, self.forms, seed)
 
     def _plan(self, primer: Primer | None) -> list[PlannedSection]:
