@@ -11,7 +11,7 @@ exclusions, tokens seen, steps, the held-out loss curve, machine, time, precisio
 commands that made it (``scripts/train_base_model.sh``). The loss curve is also drawn into
 ``docs/NAME-curve.png``.
 
-``--weights`` packages a checkpoint of a run still training (its history from the checkpoint's
+``--weights`` packages a checkpoint of a run rather than its final weights (its history from the checkpoint's
 ``state.json``); the card says so.
 """
 
@@ -250,8 +250,8 @@ def card(f: dict) -> str:
         for h in history
     )
     checkpoint = (
-        f"\n**Packaged from a checkpoint of a run still training** ({f['checkpoint']}); the "
-        "run's final weights replace it when it ends.\n"
+        f"\n**Packaged from a checkpoint of its run** ({f['checkpoint']}), not from the "
+        "run's final weights.\n"
         if f["checkpoint"]
         else ""
     )

@@ -25,6 +25,7 @@ from tribute.train import loop
 from tribute.train.checkpoints import latest_checkpoint
 from tribute.train.data import DataConfig, load_split
 from tribute.train.loop import TrainConfig, train
+from tribute.train.nll import piece_windows
 
 # A few steps of the tiny preset on short windows: each run takes a second or two.
 FAST = [
@@ -331,6 +332,40 @@ def test_full_validation_scores_every_validation_token_once(corpus, tmp_path):
     assert tokens > val_data.n_tokens  # every token (and each piece's EOS) counted
     full = loop.full_validation_loss(model, val_data, seq_len)
     assert full == pytest.approx(nats / tokens, rel=1e-5)
+
+
+def test_a_small_validation_split_is_scored_exactly(corpus, tmp_path):
+    """A validation split that fits in ``eval_batches`` batches of windows is scored every token
+    once (the full loss), not by sampled windows; a larger one keeps the sampled estimate."""
+    from accelerate import Accelerator
+
+    tokenizer, _, val_data = _data(corpus, tmp_path / "tok")
+    model = build_model("tiny", tokenizer.vocab_size).eval()
+    accelerator, seq_len = Accelerator(cpu=True), 64
+    exact = loop.full_validation_loss(model, val_data, seq_len)
+    roomy = replace(CONFIG, seq_len=seq_len, batch_size=8, eval_batches=8)
+    assert loop.validation_loss(model, val_data, roomy, accelerator) == pytest.approx(exact)
+    windows = sum(len(piece_windows(val_data, p, seq_len)) for p in range(len(val_data)))
+    tight = replace(roomy, batch_size=1, eval_batches=windows - 1)  # one window short
+    sampled = loop.validation_loss(model, val_data, tight, accelerator)
+    assert sampled != pytest.approx(exact)
+    assert loop.validation_loss(model, val_data, tight, accelerator) == sampled  # fixed windows
+
+
+def test_a_batched_sample_continues_each_prompt_as_alone(corpus, tmp_path):
+    """Left-padded prompts of different lengths: with top-k 1 (greedy) each row continues as
+    it does alone, and each is cut to its own length."""
+    from tribute.train.sample import sample_batch, sample_ids
+
+    tokenizer, _, val_data = _data(corpus, tmp_path / "tok")
+    model = build_model("tiny", tokenizer.vocab_size).eval()
+    short = tokenizer.prompt([]) + [int(t) for t in val_data.tokens[:5]]
+    long = tokenizer.prompt([]) + [int(t) for t in val_data.tokens[5:40]]
+    kwargs = {"suppress": tokenizer.special_ids, "eos_id": tokenizer.eos_id, "top_k": 1}
+    alone = [sample_ids(model, p, 12, **kwargs) for p in (short, long)]
+    together = sample_batch(model, [short, long], [12, 7], **kwargs)
+    assert together[0] == alone[0] and together[1] == alone[1][:7]
+    assert len(alone[0]) > 0 and len(together[1]) <= 7
 
 
 def test_a_resumed_time_budget_keeps_its_plan(corpus, tmp_path, monkeypatch):

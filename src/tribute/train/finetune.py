@@ -443,19 +443,41 @@ class _Probe:
     seq_len: int
 
     def __call__(self, model, step: int) -> dict:
-        train = self._side(model, self.train_data, step)
-        held_out = self._side(model, self.val_data, step)
+        from tribute.originality import longest_common_run, melody_tokens
+        from tribute.train.sample import sample_batch
+
+        cases = [("train", c) for c in self._cases(self.train_data)]
+        cases += [("held_out", c) for c in self._cases(self.val_data)]
+        made = (
+            sample_batch(
+                model,
+                [prompt for _, (prompt, _) in cases],
+                [len(original) for _, (_, original) in cases],
+                suppress=self.tokenizer.special_ids,
+                eos_id=self.tokenizer.eos_id,
+                temperature=1.0,
+                seed=step * 7919,
+            )
+            if cases
+            else []
+        )
+        rates: dict[str, list[float]] = {"train": [], "held_out": []}
+        for (side, (_, original)), continuation in zip(cases, made, strict=True):
+            truth = melody_tokens(self.tokenizer.decode(original), None)
+            if len(truth) >= 4:
+                ours = melody_tokens(self.tokenizer.decode(continuation), None)
+                rates[side].append(longest_common_run(ours, [truth]).length / len(truth))
+        train, held_out = (float(np.mean(r)) if r else None for r in rates.values())
         return {
             "probe_train_copy": train,
             "probe_heldout_copy": held_out,
             "probe_gap": None if train is None or held_out is None else train - held_out,
         }
 
-    def _side(self, model, data: TokenData, step: int) -> float | None:
-        from tribute.originality import longest_common_run, melody_tokens
-        from tribute.train.sample import sample_ids
-
-        rates = []
+    def _cases(self, data: TokenData) -> list[tuple[list[int], list[int]]]:
+        """(prompt, original continuation) of up to ``probe_songs`` songs spread over ``data``:
+        the style prefix and the song's first bars, then the tokens that followed them."""
+        cases = []
         n = min(self.config.probe_songs, len(data))
         for piece in range(0, len(data), max(1, len(data) // max(1, n)))[:n]:
             bars = data.bar_pos[data.bar_start[piece] : data.bar_start[piece + 1]]
@@ -468,18 +490,6 @@ class _Probe:
             prefix = self.tokenizer.prompt([int(s) for s in data.styles[piece] if s >= 0])
             room = self.seq_len - length - len(prefix)  # the prompt's opening bars must fit
             prompt = prefix + [int(t) for t in data.tokens[max(start, cut - room) : cut]]
-            continuation = sample_ids(
-                model,
-                prompt,
-                end - cut,
-                suppress=self.tokenizer.special_ids,
-                eos_id=self.tokenizer.eos_id,
-                temperature=1.0,
-                seed=step * 7919 + piece,
-            )
-            original = [int(t) for t in data.tokens[cut:end]]
-            made = melody_tokens(self.tokenizer.decode(continuation), None)
-            truth = melody_tokens(self.tokenizer.decode(original), None)
-            if len(truth) >= 4:
-                rates.append(longest_common_run(made, [truth]).length / len(truth))
-        return float(np.mean(rates)) if rates else None
+            if end > cut:
+                cases.append((prompt, [int(t) for t in data.tokens[cut:end]]))
+        return cases

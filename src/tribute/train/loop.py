@@ -163,24 +163,55 @@ def train(
 
 @torch.no_grad()
 def validation_loss(model, data: TokenData, config: TrainConfig, accelerator) -> float:
-    """Mean validation loss per token over ``eval_batches`` fixed batches, split over ranks."""
+    """Mean validation loss per token, split over ranks: every token once when the split
+    fits in ``eval_batches`` batches of windows (a fine-tuning's few held-out songs: exact,
+    and fewer forwards than sampling would take), else ``eval_batches`` fixed sampled batches."""
     model.eval()
-    rng = np.random.default_rng([config.seed, 7_919])  # the same windows at every evaluation
-    batches = [
-        data.sample(rng, config.batch_size, config.seq_len) for _ in range(config.eval_batches)
-    ]
     total = torch.zeros(2, device=accelerator.device, dtype=torch.float64)
-    for ids, labels in batches[accelerator.process_index :: accelerator.num_processes]:
-        n = int((labels[:, 1:] != -100).sum())
-        with accelerator.autocast():
-            loss = model(
-                input_ids=torch.from_numpy(ids).to(accelerator.device),
-                labels=torch.from_numpy(labels).to(accelerator.device),
-            ).loss
-        total += torch.tensor([loss.item() * n, n], device=accelerator.device, dtype=torch.float64)
+    windows = _every_window(data, config)
+    if windows is not None:
+        from tribute.train.nll import windows_nll
+
+        mine = windows[accelerator.process_index :: accelerator.num_processes]
+        if mine:
+            with accelerator.autocast():
+                nats = float(windows_nll(model, mine).sum())
+            scored = sum(int((labels[1:] != -100).sum()) for _, labels in mine)
+            total += torch.tensor([nats, scored], device=accelerator.device, dtype=torch.float64)
+    else:
+        rng = np.random.default_rng([config.seed, 7_919])  # the same windows every time
+        batches = [
+            data.sample(rng, config.batch_size, config.seq_len) for _ in range(config.eval_batches)
+        ]
+        for ids, labels in batches[accelerator.process_index :: accelerator.num_processes]:
+            n = int((labels[:, 1:] != -100).sum())
+            with accelerator.autocast():
+                loss = model(
+                    input_ids=torch.from_numpy(ids).to(accelerator.device),
+                    labels=torch.from_numpy(labels).to(accelerator.device),
+                ).loss
+            total += torch.tensor(
+                [loss.item() * n, n], device=accelerator.device, dtype=torch.float64
+            )
     total = accelerator.reduce(total, "sum")
     model.train()
     return float(total[0] / max(total[1].item(), 1.0))
+
+
+def _every_window(data: TokenData, config: TrainConfig) -> list | None:
+    """The windows that score each validation token once, when there are no more of them
+    than the sampled estimate's ``eval_batches × batch_size``; else None."""
+    from tribute.train.nll import piece_windows
+
+    budget = config.eval_batches * config.batch_size
+    if data.n_tokens > budget * config.seq_len:
+        return None  # more tokens than the sampled batches hold: never fewer windows
+    windows = []
+    for piece in range(len(data)):
+        windows += piece_windows(data, piece, config.seq_len)
+        if len(windows) > budget:
+            return None
+    return windows
 
 
 @torch.no_grad()

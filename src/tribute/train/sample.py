@@ -16,7 +16,7 @@ from symusic import Score
 from tribute.model import inference_threads
 from tribute.tokens import MusicTokenizer
 
-__all__ = ["sample_ids", "sample_song"]
+__all__ = ["sample_batch", "sample_ids", "sample_song"]
 
 
 @torch.no_grad()
@@ -32,13 +32,43 @@ def sample_ids(
     seed: int = 0,
 ) -> list[int]:
     """Sampled continuation of ``prompt`` (without the prompt), stopping at EOS."""
-    room = model.config.max_position_embeddings - len(prompt)
+    return sample_batch(
+        model,
+        [prompt],
+        [max_new_tokens],
+        suppress=suppress,
+        eos_id=eos_id,
+        temperature=temperature,
+        top_k=top_k,
+        seed=seed,
+    )[0]
+
+
+@torch.no_grad()
+def sample_batch(
+    model,
+    prompts: Sequence[list[int]],
+    max_new_tokens: Sequence[int],
+    *,
+    suppress: list[int],
+    eos_id: int,
+    temperature: float = 1.0,
+    top_k: int = 50,
+    seed: int = 0,
+) -> list[list[int]]:
+    """A sampled continuation of each prompt, all in one ``generate`` (prompts left-padded),
+    each cut to its own ``max_new_tokens`` and at its first EOS."""
+    width = max(len(p) for p in prompts)
+    room = model.config.max_position_embeddings - width
     device = next(model.parameters()).device
+    ids = torch.tensor([[eos_id] * (width - len(p)) + list(p) for p in prompts], device=device)
+    mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=device)
     with torch.random.fork_rng(devices=[]), inference_threads(model):
         torch.manual_seed(seed)
         out = model.generate(
-            torch.tensor([prompt], device=device),
-            max_new_tokens=max(1, min(max_new_tokens, room)),
+            ids,
+            attention_mask=mask,
+            max_new_tokens=max(1, min(max(max_new_tokens), room)),
             do_sample=True,
             temperature=temperature,
             top_k=top_k,
@@ -46,8 +76,11 @@ def sample_ids(
             eos_token_id=eos_id,
             pad_token_id=eos_id,
         )
-    ids = out[0, len(prompt) :].tolist()
-    return ids[: ids.index(eos_id)] if eos_id in ids else ids
+    made = []
+    for row, limit in zip(out[:, width:].tolist(), max_new_tokens, strict=True):
+        row = row[: max(1, limit)]
+        made.append(row[: row.index(eos_id)] if eos_id in row else row)
+    return made
 
 
 def sample_song(
