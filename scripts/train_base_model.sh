@@ -4,6 +4,8 @@
 #   scripts/train_base_model.sh [WORK]          # WORK defaults to runs/base
 #   RESUME=1 scripts/train_base_model.sh        # continue an interrupted pretraining
 #   BUDGET=12h scripts/train_base_model.sh      # more compute (default 6h of one core)
+#   PRESET=small BUDGET=10m scripts/train_base_model.sh   # a bigger model (on a GPU: it is
+#                                                         # used when torch sees one)
 #
 # On 2 CPU cores: the Bach corpus ~1 min, the genre corpus ~15 min, the pretraining BUDGET of
 # one core's time (the other core stays free; --threads 1 so the plan counts CPU time), then
@@ -14,6 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${1:-runs/base}
 BUDGET=${BUDGET:-6h}
+PRESET=${PRESET:-mini}
 TRIBUTE=.venv/bin/tribute
 
 [ -f "$WORK/bach/corpus.json" ] ||
@@ -21,7 +24,7 @@ TRIBUTE=.venv/bin/tribute
 [ -f "$WORK/genre/corpus.json" ] ||
     $TRIBUTE corpus build music21:all-bach --exclude-families-of "$WORK/bach" --out "$WORK/genre"
 if [ -n "${RESUME:-}" ]; then again=--resume; else again=--force; fi
-$TRIBUTE pretrain "$WORK/genre" --out "$WORK/model" --preset mini --seq-len 512 \
+$TRIBUTE pretrain "$WORK/genre" --out "$WORK/model" --preset "$PRESET" --seq-len 512 \
     --vocab-size 2000 --lr 1.5e-3 --augment-copies 3 --infill-rate 0.25 \
     --time-budget "$BUDGET" --validations 30 --save-every 500 --threads 1 --no-progress $again
 .venv/bin/python scripts/package_base_model.py "$WORK/model" --genre "$WORK/genre" \
