@@ -11,8 +11,8 @@ exclusions, tokens seen, steps, the held-out loss curve, machine, time, precisio
 commands that made it (``scripts/train_base_model.sh``). The loss curve is also drawn into
 ``docs/NAME-curve.png``.
 
-``--weights`` packages a checkpoint of a run rather than its final weights (its history from the checkpoint's
-``state.json``); the card says so.
+``--weights`` packages a checkpoint of a run rather than its final weights (its history from
+the checkpoint's ``state.json``); the card says so.
 """
 
 from __future__ import annotations

@@ -170,13 +170,10 @@ def validation_loss(model, data: TokenData, config: TrainConfig, accelerator) ->
     total = torch.zeros(2, device=accelerator.device, dtype=torch.float64)
     windows = _every_window(data, config)
     if windows is not None:
-        from tribute.train.nll import windows_nll
-
         mine = windows[accelerator.process_index :: accelerator.num_processes]
         if mine:
             with accelerator.autocast():
-                nats = float(windows_nll(model, mine).sum())
-            scored = sum(int((labels[1:] != -100).sum()) for _, labels in mine)
+                nats, scored = _windows_nats(model, mine)
             total += torch.tensor([nats, scored], device=accelerator.device, dtype=torch.float64)
     else:
         rng = np.random.default_rng([config.seed, 7_919])  # the same windows every time
@@ -218,14 +215,21 @@ def _every_window(data: TokenData, config: TrainConfig) -> list | None:
 def full_validation_loss(model, data: TokenData, seq_len: int) -> float:
     """Mean loss per token over every token of the validation split, each scored once with
     its own window's context (the per-validation estimate uses ``eval_batches`` windows)."""
-    from tribute.train.nll import piece_windows, windows_nll
+    from tribute.train.nll import piece_windows
 
     model.eval()
     windows = [w for piece in range(len(data)) for w in piece_windows(data, piece, seq_len)]
-    scored = sum(int((labels[1:] != -100).sum()) for _, labels in windows)
-    nats = float(windows_nll(model, windows).sum())
+    nats, scored = _windows_nats(model, windows)
     model.train()
     return nats / max(scored, 1)
+
+
+def _windows_nats(model, windows: list) -> tuple[float, int]:
+    """(summed NLL in nats, scored tokens) of scoring windows (``tribute.train.nll``)."""
+    from tribute.train.nll import windows_nll
+
+    scored = sum(int((labels[1:] != -100).sum()) for _, labels in windows)
+    return float(windows_nll(model, windows).sum()), scored
 
 
 @dataclass
